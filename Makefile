@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`. Both set up what they need first,
+# and are quick when it is already set up.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test setup lint format bench clean
+
+setup: $(STAMP)
+
+# Re-install only when the project's dependencies change.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import velostream, sqlglot, polars" || (echo "install failed" >&2; exit 1)
+	@touch $(STAMP)
+
+# The live demo: a synthetic trades stream, one-second windows, printed until Ctrl-C.
+run: setup
+	$(BIN)/velo run example-notebooks/quickstart.sql
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
