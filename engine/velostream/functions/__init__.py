@@ -5,7 +5,19 @@ Importing this package registers every built-in function::
     from velostream.functions import SCALARS, AGGREGATES, WINDOW_FUNCTIONS, lookup, catalog
 """
 
-from velostream.functions import aggregates as _aggregates  # noqa: F401  (registers)
+# Importing the implementation modules registers their functions (order = catalog order).
+from velostream.functions import (  # noqa: F401
+    aggregates,
+    collect_aggs,
+    collection_fns,
+    conditional_fns,
+    datetime_fns,
+    json_fns,
+    math_fns,
+    stat_aggs,
+    string_fns,
+    window_fns,
+)
 from velostream.functions.aggregates import COUNT_STAR, resolve_aggregate
 from velostream.functions.registry import (
     AGGREGATES,
