@@ -1,0 +1,326 @@
+"""`file_source`: JSON lines, a JSON array or CSV from files named by a glob; optional tailing."""
+
+from __future__ import annotations
+
+import asyncio
+import glob as globlib
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from velostream.connectors.base import Record, Source
+from velostream.connectors.common import (
+    MalformedPolicy,
+    parse_bool,
+    parse_duration_ms,
+    stamp_records,
+)
+from velostream.errors import ConfigError
+from velostream.formats.csv import infer_value, split_rows
+from velostream.formats.event_time import EventTimeExtractor
+from velostream.formats.json import convert_batch_decimals
+
+CHUNK_BYTES = 4 << 20  # read this much at a time: large enough for bulk decoding, bounded memory
+FORMAT_ALIASES = {
+    "jsonl": "jsonl",
+    "json_lines": "jsonl",
+    "jsonlines": "jsonl",
+    "ndjson": "jsonl",
+    "json": "json",
+    "csv": "csv",
+}
+_GLOB_CHARS = set("*?[")
+
+
+def source_format(props: dict[str, str]) -> str:
+    """The canonical format of a file source/sink: from `format`, else from the path's suffix."""
+    fmt = props.get("format")
+    if fmt:
+        return FORMAT_ALIASES[fmt.strip().lower()]
+    path = props.get("path", "").lower()
+    if path.endswith(".csv"):
+        return "csv"
+    if path.endswith(".json"):
+        return "json"
+    return "jsonl"
+
+
+def expand_glob(pattern: str) -> list[str]:
+    """Files matching a path or glob (`**` allowed), in sorted order."""
+    if not _GLOB_CHARS & set(pattern):
+        return [pattern] if os.path.isfile(pattern) else []
+    return sorted(p for p in globlib.glob(pattern, recursive=True) if os.path.isfile(p))
+
+
+@dataclass
+class _FileState:
+    """How far one file has been read."""
+
+    path: str
+    pos: int = 0  # bytes consumed (always at a line boundary)
+    lines: int = 0  # lines consumed
+    header: list[str] | None = None  # CSV header, once read
+
+
+class FileSource(Source):
+    """Reads records from files; bounded unless `watch` = true."""
+
+    def __init__(
+        self,
+        name: str,
+        props: dict[str, str],
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(name, props, on_warning)
+        self.path = props["path"]
+        self.format = source_format(props)
+        self.watch = parse_bool(props.get("watch", "false"))
+        self.bounded = not self.watch
+        self.poll_s = parse_duration_ms(props.get("polling.interval", "100ms")) / 1000
+        self.batch_size = max(1, int(props.get("batch.size", "8192")))
+        self.delimiter = props.get("delimiter", ",") or ","
+        self.quote = props.get("quote", '"') or '"'
+        field = props.get("event.time.field")
+        self.extractor = (
+            EventTimeExtractor(field, props.get("event.time.format")) if field else None
+        )
+        self.bad = MalformedPolicy(
+            name,
+            self.errors,
+            self.on_warning,
+            props.get("on.error", "skip").lower(),
+            props.get("dead.letter.path"),
+        )
+        self._files: list[str] = []
+        self._states: dict[str, _FileState] = {}
+        self._offset = 0
+        self._stopped = False
+
+    async def open(self) -> None:
+        """Resolve the glob; a bounded source whose glob matches nothing is an error."""
+        self._files = expand_glob(self.path)
+        if not self._files and not self.watch:
+            raise ConfigError(
+                f"'{self.name}.path' = '{self.path}' matches no file",
+                kind="property",
+                token=f"{self.name}.path",
+            )
+
+    def stop(self) -> None:
+        """Ask a watching source to end after its current poll."""
+        self._stopped = True
+
+    def batches(self) -> AsyncIterator[list[Record]]:
+        """Record batches: all files in order (bounded), or tailing them (watch)."""
+        return self._watch() if self.watch else self._bounded()
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def _bounded(self) -> AsyncIterator[list[Record]]:
+        if not self._files and not self._states:
+            self._files = expand_glob(self.path)
+        for path in self._files:
+            state = self._states.setdefault(path, _FileState(path))
+            if self.format == "json":
+                with open(path, "rb") as f:
+                    data = f.read()
+                for batch in self._slices(self._decode_json_array(path, data)):
+                    yield batch
+                    await asyncio.sleep(0)
+                continue
+            with open(path, "rb") as f:
+                rest = b""
+                while True:
+                    chunk = f.read(CHUNK_BYTES)
+                    if not chunk:
+                        records = self._decode(state, rest, final=True) if rest else []
+                        for batch in self._slices(records):
+                            yield batch
+                        break
+                    data = rest + chunk if rest else chunk
+                    cut = data.rfind(b"\n") + 1
+                    rest = data[cut:]
+                    if cut:
+                        for batch in self._slices(self._decode(state, data[:cut], final=False)):
+                            yield batch
+                            await asyncio.sleep(0)
+
+    async def _watch(self) -> AsyncIterator[list[Record]]:
+        pending: list[Record] = []
+        while not self._stopped:
+            progressed = False
+            for path in expand_glob(self.path):
+                state = self._states.get(path)
+                if state is None:
+                    state = self._states[path] = _FileState(path)
+                try:
+                    size = os.path.getsize(path)
+                except OSError:
+                    continue
+                if size < state.pos:  # truncated or replaced: read it again from the start
+                    self._states[path] = state = _FileState(path)
+                if size == state.pos:
+                    continue
+                with open(path, "rb") as f:
+                    f.seek(state.pos)
+                    data = f.read(CHUNK_BYTES)
+                cut = data.rfind(b"\n") + 1  # only complete lines; a partial line waits
+                if not cut:
+                    continue
+                progressed = True
+                pending.extend(self._decode(state, data[:cut], final=False))
+                if len(pending) >= self.batch_size:
+                    break
+            while len(pending) >= self.batch_size:
+                yield pending[: self.batch_size]
+                pending = pending[self.batch_size :]
+            if pending and not progressed:
+                # Nothing more right now: hand over the partial batch (low latency).
+                yield pending
+                pending = []
+            if not progressed:
+                await asyncio.sleep(self.poll_s)
+        if pending:
+            yield pending
+
+    def _slices(self, records: list[Record]) -> list[list[Record]]:
+        n = self.batch_size
+        if len(records) <= n:
+            return [records] if records else []
+        return [records[i : i + n] for i in range(0, len(records), n)]
+
+    # -- decoding ------------------------------------------------------------------------
+
+    def _decode(self, state: _FileState, data: bytes, final: bool) -> list[Record]:
+        """Decode complete lines of `data` (the next bytes of `state`'s file)."""
+        first_line = state.lines
+        state.pos += len(data)
+        if self.format == "csv":
+            records, positions, raws = self._decode_csv(state, data)
+            state.lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            return self._stamp(records, lambda i: positions[i], lambda i: raws[i])
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        state.lines += len(lines)
+        path = state.path
+        records: list[Record] | None = None
+        if b"\n\n" not in data and not data.startswith(b"\n"):
+            # Fast path: every line holds one object; decode them all in a tight loop.
+            loads = orjson.loads
+            try:
+                records = [loads(line) for line in lines]
+            except orjson.JSONDecodeError:
+                records = None
+            if records is not None and all(r.__class__ is dict for r in records):
+                convert_batch_decimals(records, data)
+                return self._stamp(
+                    records,
+                    lambda i: f"{path}:{first_line + i + 1}",
+                    lambda i: lines[i],
+                )
+        records = []
+        linenos: list[int] = []
+        raws: list[bytes] = []
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                self.bad(f"{path}:{first_line + i + 1}", f"not JSON: {exc}", line)
+                continue
+            if value.__class__ is not dict:
+                self.bad(
+                    f"{path}:{first_line + i + 1}",
+                    f"expected a JSON object, got {type(value).__name__}",
+                    line,
+                )
+                continue
+            records.append(value)
+            linenos.append(first_line + i + 1)
+            raws.append(line)
+        convert_batch_decimals(records, data)
+        return self._stamp(records, lambda i: f"{path}:{linenos[i]}", lambda i: raws[i])
+
+    def _decode_csv(
+        self, state: _FileState, data: bytes
+    ) -> tuple[list[Record], list[str], list[str]]:
+        text = data.decode("utf-8", "replace")
+        if state.pos == len(data) and text.startswith("\ufeff"):
+            text = text[1:]  # a byte-order mark at the start of the file
+        records: list[Record] = []
+        positions: list[str] = []
+        raws: list[str] = []
+        base = state.lines
+        reader = split_rows(text, self.delimiter, self.quote)
+        raw_lines = text.split("\n")
+        prev = 0
+        try:
+            for row in reader:
+                lineno = base + reader.line_num  # type: ignore[attr-defined]
+                raw = "\n".join(raw_lines[prev : reader.line_num]).rstrip("\r")  # type: ignore[attr-defined]
+                prev = reader.line_num  # type: ignore[attr-defined]
+                if not row or (len(row) == 1 and row[0] == ""):
+                    continue
+                if state.header is None:
+                    state.header = [h.strip() for h in row]
+                    continue
+                header = state.header
+                if len(row) != len(header):
+                    self.bad(
+                        f"{state.path}:{lineno}",
+                        f"expected {len(header)} fields, got {len(row)}",
+                        raw,
+                    )
+                    continue
+                records.append({h: infer_value(v) for h, v in zip(header, row, strict=True)})
+                positions.append(f"{state.path}:{lineno}")
+                raws.append(raw)
+        except Exception as exc:  # csv.Error: a broken quote; report it, keep what was read
+            self.bad(f"{state.path}:{base + prev + 1}", f"bad CSV: {exc}", None)
+        return records, positions, raws
+
+    def _decode_json_array(self, path: str, data: bytes) -> list[Record]:
+        state = self._states.setdefault(path, _FileState(path))
+        state.pos = len(data)
+        if not data.strip():
+            return []
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            line = getattr(exc, "lineno", 1)
+            self.bad(f"{path}:{line}", f"not JSON: {exc}", data[:1000])
+            return []
+        if isinstance(value, dict):
+            value = [value]  # a single object is a one-record file
+        if not isinstance(value, list):
+            self.bad(f"{path}:1", f"expected a JSON array, got {type(value).__name__}", data[:1000])
+            return []
+        records: list[Record] = []
+        positions: list[str] = []
+        for i, item in enumerate(value):
+            if item.__class__ is not dict:
+                self.bad(
+                    f"{path}[{i}]",
+                    f"expected a JSON object, got {type(item).__name__}",
+                    orjson.dumps(item),
+                )
+                continue
+            records.append(item)
+            positions.append(f"{path}[{i}]")
+        convert_batch_decimals(records, data)
+        return self._stamp(records, lambda i: positions[i], None)
+
+    def _stamp(
+        self,
+        records: list[Record],
+        position_of: Callable[[int], str],
+        raw_of: Callable[[int], Any] | None,
+    ) -> list[Record]:
+        kept = stamp_records(records, self._offset, self.extractor, self.bad, position_of, raw_of)
+        self._offset += len(kept)
+        return kept

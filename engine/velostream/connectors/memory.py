@@ -1,0 +1,130 @@
+"""`memory`: rows handed over from Python (list of dicts, Arrow table, Polars frame), and a sink
+that collects output rows in a list."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from velostream.connectors.base import Record, Sink, Source
+from velostream.connectors.common import MalformedPolicy, now_ms, stamp_records
+from velostream.formats.event_time import EventTimeExtractor
+
+
+def to_records(data: Any) -> list[Record]:
+    """Fresh dicts from a list of dicts, a pyarrow.Table/RecordBatch or a polars.DataFrame.
+
+    Arrow decimal128 columns become Decimal; timestamps become datetime.
+    """
+    if data is None:
+        return []
+    if isinstance(data, list | tuple):
+        out: list[Record] = []
+        for row in data:
+            if not isinstance(row, dict):
+                raise TypeError(f"memory rows must be dicts, got {type(row).__name__}")
+            out.append(dict(row))
+        return out
+    mod = type(data).__module__
+    if mod.startswith("polars"):
+        return data.to_arrow().to_pylist()  # via Arrow: decimals stay Decimal
+    if mod.startswith("pyarrow"):
+        return data.to_pylist()
+    if mod.startswith("pandas"):
+        return data.to_dict(orient="records")
+    raise TypeError(
+        f"memory data must be a list of dicts, a pyarrow.Table or a polars.DataFrame, "
+        f"got {type(data).__name__}"
+    )
+
+
+class MemorySource(Source):
+    """A bounded source over rows held in memory."""
+
+    bounded = True
+
+    def __init__(
+        self,
+        name: str,
+        props: dict[str, str],
+        data: Any = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(name, props, on_warning)
+        self.data = data
+        self.batch_size = max(1, int(props.get("batch.size", "8192")))
+        field = props.get("event.time.field")
+        self.extractor = (
+            EventTimeExtractor(field, props.get("event.time.format")) if field else None
+        )
+        self.bad = MalformedPolicy(
+            name,
+            self.errors,
+            self.on_warning,
+            props.get("on.error", "skip").lower(),
+            props.get("dead.letter.path"),
+        )
+
+    def columns(self) -> list[str] | None:
+        """Column names of the first row (or of the Arrow/Polars schema)."""
+        names = getattr(self.data, "column_names", None) or getattr(self.data, "columns", None)
+        if names is not None and not isinstance(self.data, list | tuple):
+            return [str(n) for n in names]
+        if self.data:
+            return [k for k in self.data[0] if not k.startswith("_")]
+        return []
+
+    async def batches(self) -> AsyncIterator[list[Record]]:  # type: ignore[override]
+        """The rows in order, batch.size at a time."""
+        records = to_records(self.data)
+        offset = 0
+        for start in range(0, len(records), self.batch_size):
+            chunk = records[start : start + self.batch_size]
+            # Rows that already carry their system columns (e.g. tests) keep them.
+            given = [(r.get("_event_time"), r.get("_timestamp")) for r in chunk]
+            kept = stamp_records(
+                chunk,
+                offset,
+                self.extractor,
+                self.bad,
+                lambda i, s=start: f"{self.name}:row {s + i + 1}",
+                None,
+            )
+            if self.extractor is None:
+                now = now_ms()
+                for rec, (et, ts) in zip(kept, given, strict=True):
+                    if isinstance(et, int) and not isinstance(et, bool):
+                        rec["_event_time"] = et
+                        rec["_timestamp"] = ts if isinstance(ts, int) else et
+                    elif isinstance(ts, int) and not isinstance(ts, bool):
+                        rec["_event_time"] = rec["_timestamp"] = ts
+                    else:
+                        rec["_timestamp"] = rec["_event_time"] = now
+            offset += len(kept)
+            yield kept
+            await asyncio.sleep(0)
+
+
+class MemorySink(Sink):
+    """Collects output rows into `memory[name]` (a list), keys in select order."""
+
+    def __init__(self, name: str, props: dict[str, str], memory: dict[str, Any] | None = None):
+        super().__init__(name, props)
+        self.memory = memory if memory is not None else {}
+        existing = self.memory.get(name)
+        self.rows: list[Record] = existing if isinstance(existing, list) else []
+        self.memory[name] = self.rows
+        self.columns: list[str] = []
+
+    async def open(self, columns: list[str]) -> None:
+        """Remember the select order."""
+        self.columns = list(columns)
+
+    async def write(self, rows: list[Record]) -> None:
+        """Append rows (each with exactly the selected columns when they are known)."""
+        cols = self.columns
+        if cols:
+            self.rows.extend({c: r.get(c) for c in cols} for r in rows)
+        else:
+            self.rows.extend(dict(r) for r in rows)

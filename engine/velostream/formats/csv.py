@@ -1,0 +1,82 @@
+"""CSV with a header row: RFC 4180 quoting, values typed per value by inference."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_DECIMAL = re.compile(r"[+-]?[0-9]+\.[0-9]+\Z")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+\Z")
+
+
+def infer_value(text: str) -> Any:
+    """A CSV field as a typed value: int, Decimal (plain with a point), float (exponent form),
+    bool (true/false), None (empty), else the string itself."""
+    if text == "":
+        return None
+    c = text[0]
+    if c.isdigit() or c in "+-.":
+        if _INT.match(text):
+            return int(text)
+        if _DECIMAL.match(text):
+            return Decimal(text)
+        if _FLOAT.match(text):
+            return float(text)
+        return text
+    low = text.lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    return text
+
+
+def split_rows(text: str, delimiter: str = ",", quotechar: str = '"') -> Iterable[list[str]]:
+    """The rows of a CSV text (quoted fields may span lines)."""
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar)
+
+
+def format_value(value: Any) -> str:
+    """A value as a CSV field: None/NaN -> empty, Decimal keeps its scale, bool -> true/false."""
+    if value is None:
+        return ""
+    if value.__class__ is str:
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) or math.isinf(value) else repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        import orjson
+
+        from velostream.formats.json import to_json_value
+
+        return orjson.dumps(to_json_value(value)).decode()
+    return str(value)
+
+
+def format_rows(rows: list[dict[str, Any]], columns: list[str], delimiter: str = ",") -> str:
+    """Rows as CSV text (no header), columns in the given order, RFC 4180 quoting."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    fmt = format_value
+    w.writerows([fmt(r.get(c)) for c in columns] for r in rows)
+    return buf.getvalue()
+
+
+def format_header(columns: list[str], delimiter: str = ",") -> str:
+    """The header line for `columns`."""
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerow(columns)
+    return buf.getvalue()

@@ -1,0 +1,148 @@
+"""JSON values in and out: decoding with exact decimals, encoding that keeps decimal scale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+# A JSON string that is a plain decimal number with a point ("123.45", "-0.5"; not "100", not
+# "1e5") is read as an exact DECIMAL with its own scale (SEMANTICS.md, Values).
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+\.[0-9]+\Z")
+# A decimal-looking JSON string in raw bytes: counted to check the fast conversion path.
+_DECIMAL_STRING_BYTES = re.compile(rb'"[+-]?[0-9]+\.[0-9]+"')
+
+
+def infer_decimal(text: str) -> Decimal | None:
+    """The Decimal a plain decimal string stands for (keeping its scale), else None."""
+    if _DECIMAL_TEXT.match(text):
+        return Decimal(text)
+    return None
+
+
+def is_decimal_text(text: str) -> bool:
+    """True when a string is a plain decimal number with a point."""
+    return _DECIMAL_TEXT.match(text) is not None
+
+
+def _convert_all(records: list[dict[str, Any]]) -> None:
+    """Convert every top-level decimal-looking string value of every record (exact, slower)."""
+    match = _DECIMAL_TEXT.match
+    for rec in records:
+        for k, v in rec.items():
+            if v.__class__ is str and match(v):
+                rec[k] = Decimal(v)
+
+
+def convert_batch_decimals(records: list[dict[str, Any]], raw: bytes) -> None:
+    """Make top-level decimal strings of records decoded from `raw` exact Decimals, in place.
+
+    Fast path: the keys holding decimal strings in the first records are converted column by
+    column; the number converted is checked against a count of decimal-looking strings in the
+    raw bytes, and any shortfall (a key that only later holds such a string) falls back to a
+    full scan, so nothing is missed.
+    """
+    if not records or b"." not in raw:
+        return
+    expected = len(_DECIMAL_STRING_BYTES.findall(raw))
+    if expected == 0:
+        return
+    match = _DECIMAL_TEXT.match
+    keys: set[str] = set()
+    for rec in records[:64]:
+        for k, v in rec.items():
+            if v.__class__ is str and match(v):
+                keys.add(k)
+    converted = 0
+    for key in keys:
+        for rec in records:
+            v = rec.get(key)
+            if v.__class__ is str and match(v):
+                rec[key] = Decimal(v)
+                converted += 1
+    if converted < expected:
+        _convert_all(records)
+
+
+def convert_decimals(records: list[dict[str, Any]], keys: Iterable[str]) -> None:
+    """Turn decimal-looking string values of `keys` into Decimal, in place (top level only)."""
+    match = _DECIMAL_TEXT.match
+    for key in keys:
+        for rec in records:
+            v = rec.get(key)
+            if v.__class__ is str and match(v):
+                rec[key] = Decimal(v)
+
+
+def convert_value(value: Any) -> Any:
+    """One decoded JSON value with decimal strings made exact, recursively (slow path)."""
+    if value.__class__ is str:
+        return Decimal(value) if _DECIMAL_TEXT.match(value) else value
+    if isinstance(value, dict):
+        return {k: convert_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [convert_value(v) for v in value]
+    return value
+
+
+def decimal_to_text(value: Decimal) -> str | None:
+    """A Decimal as plain text keeping its scale (`45482.50`), never exponent notation."""
+    if not value.is_finite():
+        return None
+    return format(value, "f")
+
+
+def to_json_value(value: Any) -> Any:
+    """A Python value as a JSON-ready value: Decimal -> scale-keeping string, NaN -> None."""
+    if value is None or value.__class__ in (str, int, bool):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, Decimal):
+        return decimal_to_text(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _default(value: Any) -> Any:
+    """orjson's hook for types it does not serialize itself."""
+    if isinstance(value, Decimal):
+        return decimal_to_text(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def dumps_row(row: dict[str, Any]) -> bytes:
+    """One row as compact JSON bytes (no newline). NaN and infinities become null."""
+    return orjson.dumps(row, default=_default)
+
+
+def dumps_rows_jsonl(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+    """Rows as JSON lines, keys in `columns` order, a missing column as null."""
+    dumps = orjson.dumps
+    default = _default
+    if not rows:
+        return b""
+    out = [dumps({c: r.get(c) for c in columns}, default=default) for r in rows]
+    out.append(b"")
+    return b"\n".join(out)
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse one JSON text (raises orjson.JSONDecodeError)."""
+    return orjson.loads(raw)
