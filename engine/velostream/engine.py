@@ -1,0 +1,333 @@
+"""The Python API: an `Engine` session that runs Velostream SQL.
+
+eng = Engine()
+eng.register("trades", rows)                 # list of dicts, Arrow table or Polars frame
+rows = eng.query("SELECT ... FROM trades")   # bounded query -> list of dicts
+table = eng.query_arrow("SELECT ...")        # -> pyarrow.Table
+async for batch in eng.stream("SELECT ..."): # live query -> batches of rows
+    ...
+job = await eng.start("CREATE STREAM ...")   # background job with .stop()
+eng.run_script(open("app.sql").read())       # what `velo run` does
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from velostream.errors import SqlError
+from velostream.plan.logical import QueryPlan
+from velostream.plan.planner import Catalog, Planner, split_props
+from velostream.runtime.job import Channel, ChannelSource, Job
+from velostream.sql.ast import Statement
+from velostream.sql.parse import parse_script
+
+Rows = list[dict[str, Any]]
+
+
+@dataclass
+class Result:
+    """What one statement produced."""
+
+    statement: Statement
+    kind: str  # rows | job | info
+    rows: Rows = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    job: Job | None = None
+    message: str = ""
+
+
+class Engine:
+    """A session: named streams, tables and registered data, and the jobs running over them."""
+
+    def __init__(self, on_warning: Callable[[str], None] | None = None):
+        self.catalog = Catalog()
+        self.jobs: dict[str, Job] = {}
+        self.channels: dict[str, Channel] = {}
+        self.memory: dict[str, Any] = self.catalog.memory
+        self.sink_memory: dict[str, list] = {}
+        self.warnings: list[str] = []
+        self._on_warning = on_warning
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    # -- registration --------------------------------------------------------------------
+
+    def register(self, name: str, data: Any) -> None:
+        """Make Python data (list of dicts, pyarrow.Table, polars.DataFrame) a bounded source."""
+        self.catalog.memory[name.lower()] = data
+
+    def warn(self, message: str) -> None:
+        """Record a warning (and pass it to the session's callback)."""
+        self.warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+    # -- planning ------------------------------------------------------------------------
+
+    def plan(self, stmt: Statement) -> QueryPlan:
+        """The logical plan of a query statement in this session."""
+        planner = Planner(self.catalog, plan_table=self._plan_table)
+        try:
+            return planner.plan(stmt)
+        except SqlError as e:
+            raise _located(e, stmt) from None
+
+    def _plan_table(self, name: str) -> QueryPlan:
+        return self.plan(self.catalog.tables[name])
+
+    def build_job(
+        self,
+        stmt: Statement,
+        outputs: list[Callable[[Rows], Any]] | None = None,
+        sink: bool = True,
+    ) -> Job:
+        """Plan a statement and create (not start) its job."""
+        from velostream.connectors import registry
+
+        plan = self.plan(stmt)
+        sources = {}
+        job_name = stmt.name or f"query_{len(self.jobs) + 1}"
+        try:
+            for i, leaf in enumerate(_leaves(plan, self)):
+                ref = leaf.ref
+                if ref.upstream is not None:
+                    channel = self.channels.get(ref.upstream)
+                    upstream_job = self.jobs.get(ref.upstream)
+                    if channel is None or upstream_job is None:
+                        raise SqlError(f"stream '{ref.name}' is not running", kind="name")
+                    sources[i] = ChannelSource(ref.name, channel.subscribe(), upstream_job.bounded)
+                    continue
+                props = dict(ref.props)
+                registry.validate(ref.name, "source", props)
+                sources[i] = registry.create_source(
+                    ref.name, props, memory=self.catalog.memory, on_warning=self.warn
+                )
+            sinks = []
+            if sink and stmt.name and stmt.kind in ("create_stream", "create_table", "insert"):
+                per, _ = split_props(stmt.properties, [stmt.name.lower()])
+                sprops = per.get(stmt.name.lower(), {})
+                if "type" in sprops:
+                    registry.validate(stmt.name.lower(), "sink", sprops)
+                    sinks.append(
+                        registry.create_sink(stmt.name.lower(), sprops, memory=self.sink_memory)
+                    )
+        except SqlError as e:
+            raise _located(e, stmt) from None
+        channel = None
+        if stmt.kind in ("create_stream", "create_table") and stmt.name:
+            channel = Channel()
+        job = Job(job_name, plan, sources, sinks, outputs or [], channel, self.warn)
+        # Leaves are numbered as the pipeline built them; keep them aligned with the sources.
+        if len(job.leaves) != len(sources):
+            raise SqlError("internal error: sources and pipeline inputs differ", kind="runtime")
+        return job
+
+    def _register_output(self, stmt: Statement, job: Job) -> None:
+        name = stmt.name.lower() if stmt.name else None
+        if name is None:
+            return
+        if stmt.kind == "create_table":
+            self.catalog.tables[name] = stmt
+        elif stmt.kind == "create_stream":
+            self.catalog.streams[name] = stmt
+        if job.channel is not None:
+            self.channels[name] = job.channel
+        self.jobs[job.name] = job
+
+    # -- running -------------------------------------------------------------------------
+
+    async def execute_async(
+        self,
+        sql: str,
+        path: str | None = None,
+        on_rows: Callable[[Statement, Rows], Any] | None = None,
+        wait: bool = True,
+    ) -> list[Result]:
+        """Run every statement of a script in order; CREATE statements start jobs.
+
+        With `wait`, returns when every job it started has ended (bounded inputs), else at once.
+        """
+        script = parse_script(sql, path)
+        for w in script.warnings:
+            self.warn(w)
+        results: list[Result] = []
+        started: list[tuple[Job, asyncio.Task]] = []
+        for stmt in script.statements:
+            res = await self._execute_one(stmt, on_rows, started)
+            results.append(res)
+        if wait:
+            await self._wait(started)
+        return results
+
+    async def _execute_one(
+        self,
+        stmt: Statement,
+        on_rows: Callable[[Statement, Rows], Any] | None,
+        started: list[tuple[Job, asyncio.Task]],
+    ) -> Result:
+        from velostream.plan import describe
+
+        if stmt.kind in ("show", "describe", "explain"):
+            rows, columns = describe.run(self, stmt)
+            return Result(stmt, "rows", rows=rows, columns=columns)
+        if stmt.kind in ("create_stream", "create_table", "insert"):
+            name = (stmt.name or "").lower()
+            if stmt.kind != "insert" and (
+                name in self.catalog.streams or name in self.catalog.tables
+            ):
+                raise _located(
+                    SqlError(f"'{stmt.name}' already exists in this session", kind="name"), stmt
+                )
+            if stmt.kind == "create_table":
+                self.catalog.tables[name] = stmt  # so the query itself can be planned as a table
+            res = Result(stmt, "job")
+            outputs = [] if on_rows is None else [lambda rows, s=stmt: on_rows(s, rows)]
+            try:
+                job = self.build_job(stmt, outputs)
+            except Exception:
+                self.catalog.tables.pop(name, None)
+                raise
+            self._register_output(stmt, job)
+            res.job = job
+            task = asyncio.create_task(job.run(), name=job.name)
+            self._tasks[job.name] = task
+            started.append((job, task))
+            res.message = f"started job {job.name}"
+            return res
+        # plain SELECT: rows come back (and go to on_rows as they arrive)
+        res = Result(stmt, "rows")
+
+        def collect(rows: Rows) -> Any:
+            res.rows.extend(rows)
+            if on_rows is not None:
+                return on_rows(stmt, rows)
+            return None
+
+        job = self.build_job(stmt, [collect], sink=False)
+        res.job = job
+        task = asyncio.create_task(job.run(), name=job.name)
+        started.append((job, task))
+        if job.bounded:
+            await task
+            res.rows = _order_rows(res.rows, job.plan)
+        res.columns = job.columns or [c for c, _ in job.plan.items]
+        return res
+
+    async def _wait(self, started: list[tuple[Job, asyncio.Task]]) -> None:
+        try:
+            await asyncio.gather(*(t for _, t in started))
+        except BaseException:
+            for job, t in started:
+                job.stop()
+                t.cancel()
+            await asyncio.gather(*(t for _, t in started), return_exceptions=True)
+            raise
+
+    def execute(self, sql: str, path: str | None = None) -> list[Result]:
+        """Run a script to completion (bounded inputs) and return each statement's result."""
+        return asyncio.run(self.execute_async(sql, path))
+
+    run_script = execute
+
+    def query(self, sql: str) -> Rows:
+        """Run one bounded query and return its output rows."""
+        results = self.execute(sql)
+        rows: Rows = []
+        for r in results:
+            rows.extend(r.rows)
+            if r.job is not None and r.kind == "job":
+                rows.extend(self.sink_memory.get((r.statement.name or "").lower(), []))
+        return rows
+
+    def query_arrow(self, sql: str) -> Any:
+        """Run one bounded query and return a pyarrow.Table."""
+        import pyarrow as pa
+
+        rows = self.query(sql)
+        return pa.Table.from_pylist(rows)
+
+    async def stream(self, sql: str) -> AsyncIterator[Rows]:
+        """Run one query live; yields its output rows batch by batch until it ends or the
+        consumer stops iterating (which stops the query)."""
+        script = parse_script(sql)
+        if len(script.statements) != 1:
+            raise SqlError("stream() takes exactly one statement", kind="syntax")
+        stmt = script.statements[0]
+        queue: asyncio.Queue = asyncio.Queue()
+        job = self.build_job(stmt, [queue.put_nowait], sink=stmt.kind != "select")
+        if stmt.kind != "select":
+            self._register_output(stmt, job)
+        task = asyncio.create_task(job.run(), name=job.name)
+        task.add_done_callback(lambda _t: queue.put_nowait(None))
+        try:
+            while True:
+                rows = await queue.get()
+                if rows is None:
+                    break
+                yield rows
+            if task.done() and task.exception() is not None:
+                raise task.exception()
+        finally:
+            job.stop()
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def start(self, sql: str, on_rows: Callable[[Rows], Any] | None = None) -> Job:
+        """Start one statement as a background job in the running event loop."""
+        script = parse_script(sql)
+        if len(script.statements) != 1:
+            raise SqlError("start() takes exactly one statement", kind="syntax")
+        stmt = script.statements[0]
+        job = self.build_job(stmt, [on_rows] if on_rows else [])
+        self._register_output(stmt, job)
+        self._tasks[job.name] = asyncio.create_task(job.run(), name=job.name)
+        return job
+
+    def stop(self, name: str) -> None:
+        """Stop a running job by name."""
+        job = self.jobs.get(name)
+        if job is None:
+            raise SqlError(f"no job named '{name}'", kind="name")
+        job.stop()
+        task = self._tasks.get(name)
+        if task is not None and not task.done():
+            task.cancel()
+
+
+def _leaves(plan: QueryPlan, engine: Engine) -> list:
+    from velostream.runtime.pipeline import Pipeline
+
+    # A throwaway pipeline tells which connectors the job reads, in its input order.
+    pipe = Pipeline(plan, lambda row, ts: None, lambda r, why: None)
+    return pipe.leaves
+
+
+def _order_rows(rows: Rows, plan: QueryPlan) -> Rows:
+    """ORDER BY of an ad-hoc bounded SELECT sorts its whole result."""
+    if not plan.order_by:
+        return rows
+    from velostream.runtime.ordering import sort_rows
+
+    return sort_rows(rows, plan)
+
+
+def _located(e: SqlError, stmt: Statement) -> SqlError:
+    """Point an error without a position at the statement that caused it."""
+    if e.line is None:
+        e.line = stmt.line
+        e.col = stmt.col
+        if e.token and e.token in stmt.sql:
+            before = stmt.sql[: stmt.sql.index(e.token)]
+            e.line = stmt.line + before.count("\n")
+            e.col = (len(before) - before.rfind("\n")) if "\n" in before else stmt.col + len(before)
+        lines = stmt.sql.splitlines() or [""]
+        idx = e.line - stmt.line
+        e.source_line = lines[idx] if 0 <= idx < len(lines) else None
+        if idx == 0 and e.source_line is not None:
+            e.source_line = " " * (stmt.col - 1) + e.source_line
+    return e

@@ -1,0 +1,353 @@
+"""A running query: reads its sources, merges them by event time (bounded runs) or in arrival
+order (live runs), keeps the watermark, drives the pipeline and hands output to its sinks."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from velostream import values as V
+from velostream.connectors.base import Sink, Source
+from velostream.plan.logical import QueryPlan
+from velostream.runtime.pipeline import Leaf, Pipeline
+
+OutputFn = Callable[[list[dict]], Any]
+
+
+@dataclass
+class JobStats:
+    """Counters a job exposes (SHOW JOBS, the jobs panel, metrics)."""
+
+    records_in: int = 0
+    rows_out: int = 0
+    late: int = 0
+    malformed: int = 0
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    watermark: int | None = None
+
+    def rate(self) -> float:
+        """Input records per second since the start."""
+        end = self.ended_at or time.time()
+        return self.records_in / max(end - self.started_at, 1e-9)
+
+
+class Channel:
+    """In-process fan-out of a job's output, for queries that read another stream by name."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[asyncio.Queue] = []
+        self.closed = False
+
+    def subscribe(self) -> asyncio.Queue:
+        """A queue that receives every later batch (None marks the end)."""
+        q: asyncio.Queue = asyncio.Queue()
+        if self.closed:
+            q.put_nowait(None)
+        self.subscribers.append(q)
+        return q
+
+    def publish(self, rows: list[dict]) -> None:
+        """Send a batch to every subscriber."""
+        for q in self.subscribers:
+            q.put_nowait(rows)
+
+    def close(self) -> None:
+        """No more batches."""
+        self.closed = True
+        for q in self.subscribers:
+            q.put_nowait(None)
+
+
+class ChannelSource(Source):
+    """Reads another job's output in this session (bounded when that job is)."""
+
+    def __init__(self, name: str, queue: asyncio.Queue, bounded: bool):
+        super().__init__(name, {})
+        self.queue = queue
+        self.bounded = bounded
+
+    async def batches(self) -> AsyncIterator[list[dict]]:
+        offset = 0
+        while True:
+            rows = await self.queue.get()
+            if rows is None:
+                return
+            out = []
+            for row in rows:
+                r = dict(row)
+                r.setdefault("_timestamp", r.get("_event_time"))
+                r["_offset"] = offset
+                r.setdefault("_partition", 0)
+                r.setdefault("_key", None)
+                offset += 1
+                out.append(r)
+            yield out
+
+
+class Job:
+    """One running query."""
+
+    def __init__(
+        self,
+        name: str,
+        plan: QueryPlan,
+        sources: dict[int, Source],
+        sinks: list[Sink],
+        outputs: list[OutputFn],
+        channel: Channel | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ):
+        self.name = name
+        self.plan = plan
+        self.stats = JobStats()
+        self.sinks = sinks
+        self.outputs = outputs
+        self.channel = channel
+        self.on_warning = on_warning or (lambda m: None)
+        self.pending: list[tuple[dict, int]] = []
+        self.pipeline = Pipeline(plan, self._collect, self._late)
+        self.leaves: list[Leaf] = self.pipeline.leaves
+        self.sources = sources  # leaf index -> connector
+        self.bounded = all(s.bounded for s in sources.values())
+        self.columns: list[str] | None = None
+        self._sinks_open = False
+        self._stop = asyncio.Event() if _has_loop() else None
+        self.error: BaseException | None = None
+        self.state = "created"
+        self._dead_letter = None
+
+    # -- output --------------------------------------------------------------------------
+
+    def _collect(self, row: dict, ts: int) -> None:
+        self.pending.append((row, ts))
+
+    def _late(self, record: dict, why: str) -> None:
+        if self.plan.late_strategy != "dead_letter":
+            return
+        path = self.plan.dead_letter_path
+        if not path:
+            return
+        if self._dead_letter is None:
+            self._dead_letter = open(path, "ab")
+        clean = {k: V.to_json_value(v) for k, v in record.items() if not k.startswith("\x00")}
+        entry = {"job": self.name, "error": why, "record": clean}
+        self._dead_letter.write(orjson.dumps(entry) + b"\n")
+
+    async def _flush(self) -> None:
+        pending = self.pending
+        if not pending:
+            return
+        self.pending = []
+        self.stats.rows_out += len(pending)
+        rows = [r for r, _ in pending]
+        if self.channel is not None:  # downstream queries need each row's event time
+            self.channel.publish(
+                [r if "_event_time" in r else {**r, "_event_time": ts} for r, ts in pending]
+            )
+        if self.sinks:
+            if not self._sinks_open:
+                await self._open_sinks(list(rows[0].keys()))
+            for s in self.sinks:
+                await s.write(rows)
+        for out in self.outputs:
+            res = out(rows)
+            if asyncio.iscoroutine(res):
+                await res
+
+    def plan_columns(self) -> list[str]:
+        """Output column names as planned (`*` where a star expands at run time)."""
+        return [n for n, _ in self.plan.items]
+
+    async def _open_sinks(self, columns: list[str]) -> None:
+        self.columns = columns
+        for s in self.sinks:
+            await s.open(columns)
+        self._sinks_open = True
+
+    # -- running -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the job to stop after the current batch."""
+        if self._stop is not None:
+            self._stop.set()
+
+    async def run(self) -> None:
+        """Run to the end of bounded input, LIMIT, or `stop()`."""
+        if self._stop is None:
+            self._stop = asyncio.Event()
+        self.state = "running"
+        opened: list[Source] = []
+        try:
+            for s in self.sources.values():
+                await s.open()
+                opened.append(s)
+            if len(self.leaves) == 1:
+                await self._run_single()
+            elif self.bounded:
+                await self._run_merged()
+            else:
+                await self._run_live()
+            if not self.pipeline.done and not self._stop.is_set():
+                self.pipeline.finish()
+            await self._flush()
+            if self.sinks and not self._sinks_open:
+                await self._open_sinks([c for c in self.plan_columns() if c != "*"])
+            self.state = "stopped" if self._stop.is_set() else "finished"
+        except asyncio.CancelledError:
+            self.state = "stopped"
+            raise
+        except BaseException as e:
+            self.error = e
+            self.state = "failed"
+            raise
+        finally:
+            self.stats.ended_at = time.time()
+            self.stats.late = self.pipeline.late
+            self.stats.malformed = sum(s.errors.malformed for s in self.sources.values())
+            for s in opened:
+                try:
+                    await s.close()
+                except Exception:
+                    pass
+            for s in self.sinks:
+                if self._sinks_open:
+                    await s.close()
+            if self.channel is not None:
+                self.channel.close()
+            if self._dead_letter is not None:
+                self._dead_letter.close()
+
+    async def _run_single(self) -> None:
+        leaf = self.leaves[0]
+        src = self.sources[0]
+        delay = leaf.ref.delay_ms
+        pipe = self.pipeline
+        handle = leaf.handle
+        core = pipe.core
+        aggregating = hasattr(core, "close_due")
+        simple = not aggregating and not pipe.lookups and pipe.interval is None
+        wm = -(2**63)
+        async for batch in src.batches():
+            self.stats.records_in += len(batch)
+            if simple:
+                core.push_batch(batch)
+            else:
+                for r in batch:
+                    handle(r)
+                    t = r["_event_time"] - delay
+                    if t > wm:
+                        wm = t
+                        pipe.set_watermark(wm)
+                    if pipe.done:
+                        break
+                pipe.close_due()
+            self.stats.watermark = wm
+            await self._flush()
+            if pipe.done or self._stop.is_set():
+                return
+
+    async def _run_merged(self) -> None:
+        """Bounded inputs merged by event time: the earliest next record goes first; ties go
+        to table sources, then to sources in the order the statement names them."""
+        iters = {i: self.sources[i].batches().__aiter__() for i in self.sources}
+        bufs: dict[int, deque] = {i: deque() for i in self.sources}
+
+        async def refill(i: int) -> bool:
+            while not bufs[i]:
+                try:
+                    batch = await iters[i].__anext__()
+                except StopAsyncIteration:
+                    return False
+                bufs[i].extend(batch)
+            return True
+
+        heap: list[tuple[int, tuple[int, int], int, int]] = []
+        seq = 0
+        for i in self.sources:
+            if await refill(i):
+                heapq.heappush(heap, (bufs[i][0]["_event_time"], self.leaves[i].rank, seq, i))
+                seq += 1
+        pipe = self.pipeline
+        wm = -(2**63)
+        n = 0
+        while heap:
+            _, _, _, i = heapq.heappop(heap)
+            r = bufs[i].popleft()
+            leaf = self.leaves[i]
+            leaf.handle(r)
+            self.stats.records_in += 1
+            t = r["_event_time"] - leaf.ref.delay_ms
+            if t > wm:
+                wm = t
+                pipe.set_watermark(wm)
+                pipe.close_due()
+            if bufs[i] or await refill(i):
+                heapq.heappush(heap, (bufs[i][0]["_event_time"], leaf.rank, seq, i))
+                seq += 1
+            n += 1
+            if n % 4096 == 0 or not heap:
+                self.stats.watermark = wm
+                await self._flush()
+                if pipe.done or self._stop.is_set():
+                    return
+
+    async def _run_live(self) -> None:
+        """Unbounded inputs: process batches in arrival order."""
+        queue: asyncio.Queue = asyncio.Queue(maxsize=64)
+
+        async def pump(i: int) -> None:
+            async for batch in self.sources[i].batches():
+                await queue.put((i, batch))
+            await queue.put((i, None))
+
+        tasks = [asyncio.create_task(pump(i)) for i in self.sources]
+        live = len(tasks)
+        pipe = self.pipeline
+        wm = -(2**63)
+        stop_wait = asyncio.create_task(self._stop.wait())
+        try:
+            while live:
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, stop_wait}, return_when="FIRST_COMPLETED")
+                if stop_wait in done:
+                    getter.cancel()
+                    return
+                i, batch = getter.result()
+                if batch is None:
+                    live -= 1
+                    continue
+                leaf = self.leaves[i]
+                delay = leaf.ref.delay_ms
+                self.stats.records_in += len(batch)
+                for r in batch:
+                    leaf.handle(r)
+                    t = r["_event_time"] - delay
+                    if t > wm:
+                        wm = t
+                        pipe.set_watermark(wm)
+                pipe.close_due()
+                self.stats.watermark = wm
+                await self._flush()
+                if pipe.done:
+                    return
+        finally:
+            stop_wait.cancel()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
