@@ -1,8 +1,247 @@
-"""The `velo` command."""
+"""The `velo` command: run, validate and explain Velostream SQL files."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
 
 import click
+import orjson
+
+from velostream import values as V
+from velostream.errors import RecordError, SqlError
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+class RowPrinter:
+    """Prints result rows as they arrive: aligned columns (table), JSON lines or CSV."""
+
+    def __init__(self, fmt: str, limit: int | None):
+        self.fmt = fmt
+        self.limit = limit
+        self.printed: dict[int, int] = {}
+        self.headers: dict[int, list[str]] = {}
+        self.widths: dict[int, list[int]] = {}
+
+    def __call__(self, stmt: Any, rows: list[dict]) -> None:
+        key = id(stmt)
+        for row in rows:
+            if self.limit is not None and self.printed.get(key, 0) >= self.limit:
+                return
+            self.printed[key] = self.printed.get(key, 0) + 1
+            self._print(key, row)
+        sys.stdout.flush()
+
+    def _print(self, key: int, row: dict) -> None:
+        if self.fmt == "jsonl":
+            clean = {k: V.to_json_value(v) for k, v in row.items()}
+            click.echo(orjson.dumps(clean).decode())
+            return
+        cells = [_cell(v) for v in row.values()]
+        if key not in self.headers:
+            self.headers[key] = list(row.keys())
+            self.widths[key] = [max(len(h), len(c), 8) for h, c in zip(row, cells, strict=False)]
+            if self.fmt == "csv":
+                click.echo(",".join(self.headers[key]))
+            else:
+                click.echo(
+                    "  ".join(h.ljust(w) for h, w in zip(row, self.widths[key], strict=False))
+                )
+        if self.fmt == "csv":
+            click.echo(",".join(_csv_cell(c) for c in cells))
+        else:
+            widths = self.widths[key]
+            click.echo("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)))
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "NULL"
+    j = V.to_json_value(v)
+    return j if isinstance(j, str) else orjson.dumps(j).decode()
+
+
+def _csv_cell(c: str) -> str:
+    return '"' + c.replace('"', '""') + '"' if any(ch in c for ch in ',"\n') else c
 
 
 @click.group()
+@click.version_option(package_name="velostream-studio", prog_name="velo")
 def main() -> None:
-    """Velostream streaming SQL."""
+    """Velostream streaming SQL: run, validate and explain .sql files."""
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--limit", type=int, default=None, help="Stop each query after N output rows.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "jsonl", "csv"]),
+    default="table",
+    help="How SELECT results are printed.",
+)
+@click.option("--quiet", is_flag=True, help="Print no job status lines.")
+def run(file: Path, limit: int | None, fmt: str, quiet: bool) -> None:
+    """Run every statement of FILE in order; CREATE STREAM/TABLE start jobs."""
+    from velostream.engine import Engine
+
+    if not file.exists():
+        _fail(f"velo: {file}: no such file")
+    text = file.read_text()
+    printer = RowPrinter(fmt, limit)
+    engine = Engine(on_warning=lambda m: click.echo(f"warning: {m}", err=True))
+    code = asyncio.run(_run(engine, text, str(file), printer, limit, quiet))
+    sys.exit(code)
+
+
+async def _run(
+    engine: Any, text: str, path: str, printer: RowPrinter, limit: int | None, quiet: bool
+) -> int:
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    interrupted = False
+
+    def on_signal() -> None:
+        nonlocal interrupted
+        interrupted = True
+        for job in engine.jobs.values():
+            job.stop()
+        if main_task is not None:
+            main_task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError):
+            pass
+    if limit is not None:
+        # --limit bounds every query: stop a job once it has produced N rows.
+        def limited(stmt: Any, rows: list[dict]) -> None:
+            printer(stmt, rows)
+            job = stmt_jobs.get(id(stmt))
+            if job is not None and job.stats.rows_out >= limit:
+                job.stop()
+
+        stmt_jobs: dict[int, Any] = {}
+        on_rows = limited
+    else:
+        on_rows = printer
+    try:
+        results = await engine.execute_async(text, path, on_rows=on_rows, wait=False)
+        for r in results:
+            if r.job is not None:
+                stmt_jobs_set = locals().get("stmt_jobs")
+                if stmt_jobs_set is not None:
+                    stmt_jobs_set[id(r.statement)] = r.job
+                if limit is not None and r.job.plan.limit is None:
+                    r.job.pipeline.output.limit = limit
+            elif (
+                r.kind == "rows" and r.rows and r.statement.kind in ("show", "describe", "explain")
+            ):
+                printer(r.statement, r.rows)
+        tasks = [t for t in engine._tasks.values()]
+        pending_selects = [r.job for r in results if r.job is not None and r.job.state == "running"]
+        while any(j.state in ("created", "running") for j in engine.jobs.values()) or any(
+            j.state in ("created", "running") for j in pending_selects
+        ):
+            await asyncio.sleep(0.02)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        failed = [j for j in engine.jobs.values() if j.state == "failed"]
+        failed += [r.job for r in results if r.job is not None and r.job.state == "failed"]
+        if failed:
+            for j in failed:
+                click.echo(f"velo: job {j.name} failed: {j.error}", err=True)
+            return 1
+        if not quiet:
+            for j in engine.jobs.values():
+                st = j.stats
+                extra = []
+                if st.late:
+                    extra.append(f"{st.late} late")
+                if st.malformed:
+                    extra.append(f"{st.malformed} malformed")
+                tail = f" ({', '.join(extra)})" if extra else ""
+                click.echo(
+                    f"job {j.name}: {j.state}, {st.records_in} records in, {st.rows_out} rows out{tail}",
+                    err=True,
+                )
+        return 0
+    except asyncio.CancelledError:
+        if interrupted:
+            click.echo("stopped", err=True)
+            return 0
+        raise
+    except (SqlError, RecordError) as e:
+        click.echo(f"velo: {e}", err=True)
+        return 1
+    except OSError as e:
+        click.echo(f"velo: {e}", err=True)
+        return 1
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def validate(file: Path, fmt: str) -> None:
+    """Check FILE's syntax, names, functions and WITH properties without running anything."""
+    from velostream.engine import Engine
+
+    if not file.exists():
+        _fail(f"velo: {file}: no such file")
+    errors, warnings = Engine().validate(file.read_text(), str(file))
+    if fmt == "json":
+        out = {
+            "file": str(file),
+            "valid": not errors,
+            "errors": [e.to_dict() for e in errors],
+            "warnings": warnings,
+        }
+        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+    else:
+        for w in warnings:
+            click.echo(f"{file}: warning: {w}", err=True)
+        for e in errors:
+            click.echo(str(e), err=True)
+        if not errors:
+            click.echo(f"{file}: ok")
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def explain(file: Path) -> None:
+    """Print the plan of every query in FILE."""
+    from velostream.engine import Engine
+    from velostream.plan.describe import explain as explain_plan
+    from velostream.sql.parse import parse_script
+
+    engine = Engine()
+    try:
+        for stmt in parse_script(file.read_text(), str(file)).statements:
+            if stmt.query is None:
+                continue
+            if stmt.kind == "create_table":
+                engine.catalog.tables[(stmt.name or "").lower()] = stmt
+            for line in explain_plan(engine.plan(stmt), stmt):
+                click.echo(line)
+            if stmt.kind == "create_stream":
+                engine.catalog.streams[(stmt.name or "").lower()] = stmt
+    except SqlError as e:
+        _fail(f"velo: {e}")
+
+
+@main.command("functions")
+def functions_cmd() -> None:
+    """List every built-in function (what SHOW FUNCTIONS shows)."""
+    from velostream.functions.registry import catalog
+
+    for name, kind, category, desc in catalog():
+        click.echo(f"{name:<24} {kind:<10} {category:<12} {desc}")

@@ -125,6 +125,39 @@ class Engine:
             raise SqlError("internal error: sources and pipeline inputs differ", kind="runtime")
         return job
 
+    def validate(self, sql: str, path: str | None = None) -> tuple[list[SqlError], list[str]]:
+        """Check a script without running it: syntax, names, functions, WITH properties.
+
+        Returns the errors (one per failing statement) and the warnings.
+        """
+        from velostream.errors import SqlError as _E
+
+        try:
+            script = parse_script(sql, path)
+        except _E as e:
+            return [e], []
+        errors: list[SqlError] = []
+        for stmt in script.statements:
+            try:
+                if stmt.kind in ("show", "describe"):
+                    continue
+                target = stmt.explained if stmt.kind == "explain" else stmt
+                if target is None or target.query is None:
+                    continue
+                name = (target.name or "").lower()
+                if target.kind == "create_table":
+                    self.catalog.tables[name] = target
+                job = self.build_job(target, [], sink=True)
+                if target.kind == "create_stream":
+                    self.catalog.streams[name] = target
+                    self.channels[name] = job.channel or Channel()
+                    self.jobs[job.name] = job
+            except _E as e:
+                if e.path is None:
+                    e.path = path
+                errors.append(e)
+        return errors, list(script.warnings)
+
     def _register_output(self, stmt: Statement, job: Job) -> None:
         name = stmt.name.lower() if stmt.name else None
         if name is None:
@@ -184,12 +217,13 @@ class Engine:
             if stmt.kind == "create_table":
                 self.catalog.tables[name] = stmt  # so the query itself can be planned as a table
             res = Result(stmt, "job")
-            outputs = [] if on_rows is None else [lambda rows, s=stmt: on_rows(s, rows)]
             try:
-                job = self.build_job(stmt, outputs)
+                job = self.build_job(stmt, [])
             except Exception:
                 self.catalog.tables.pop(name, None)
                 raise
+            if on_rows is not None and not job.sinks:  # no sink: show the rows instead
+                job.outputs.append(lambda rows, s=stmt: on_rows(s, rows))
             self._register_output(stmt, job)
             res.job = job
             task = asyncio.create_task(job.run(), name=job.name)

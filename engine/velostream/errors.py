@@ -36,7 +36,7 @@ class SqlError(Exception):
 
     def __str__(self) -> str:
         head = f"{self.location()}: {self.kind} error: {self.message}"
-        if self.expected:
+        if self.expected and "expected" not in self.message:
             head += f" (expected {', '.join(self.expected)})"
         if self.source_line is None or self.col is None:
             return head
