@@ -51,7 +51,9 @@ class Source:
 
     bounded: bool = True
 
-    def __init__(self, name: str, props: dict[str, str], on_warning: Callable[[str], None] | None = None):
+    def __init__(
+        self, name: str, props: dict[str, str], on_warning: Callable[[str], None] | None = None
+    ):
         self.name = name
         self.props = props
         self.errors = ErrorStats()

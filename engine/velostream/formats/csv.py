@@ -11,9 +11,13 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-_INT = re.compile(r"[+-]?[0-9]+\Z")
-_DECIMAL = re.compile(r"[+-]?[0-9]+\.[0-9]+\Z")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+\Z")
+import orjson
+
+from velostream import values
+
+_INT = re.compile(r"-?[0-9]+\Z")
+_DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+\Z")
+_FLOAT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+\Z")
 
 
 def infer_value(text: str) -> Any:
@@ -55,14 +59,10 @@ def format_value(value: Any) -> str:
         return format(value, "f") if value.is_finite() else ""
     if isinstance(value, float):
         return "" if math.isnan(value) or math.isinf(value) else repr(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
+    if isinstance(value, dt.datetime | dt.date):
+        return values.to_json_value(value)
     if isinstance(value, dict | list):
-        import orjson
-
-        from velostream.formats.json import to_json_value
-
-        return orjson.dumps(to_json_value(value)).decode()
+        return orjson.dumps(values.to_json_value(value)).decode()
     return str(value)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
 from collections.abc import Iterable
 from decimal import Decimal
@@ -11,18 +9,18 @@ from typing import Any
 
 import orjson
 
+from velostream import values
+
 # A JSON string that is a plain decimal number with a point ("123.45", "-0.5"; not "100", not
 # "1e5") is read as an exact DECIMAL with its own scale (SEMANTICS.md, Values).
-_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+\.[0-9]+\Z")
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
 # A decimal-looking JSON string in raw bytes: counted to check the fast conversion path.
-_DECIMAL_STRING_BYTES = re.compile(rb'"[+-]?[0-9]+\.[0-9]+"')
+_DECIMAL_STRING_BYTES = re.compile(rb'"-?[0-9]+\.[0-9]+"')
 
 
 def infer_decimal(text: str) -> Decimal | None:
     """The Decimal a plain decimal string stands for (keeping its scale), else None."""
-    if _DECIMAL_TEXT.match(text):
-        return Decimal(text)
-    return None
+    return values.infer_decimal(text)
 
 
 def is_decimal_text(text: str) -> bool:
@@ -99,37 +97,27 @@ def decimal_to_text(value: Decimal) -> str | None:
 
 def to_json_value(value: Any) -> Any:
     """A Python value as a JSON-ready value: Decimal -> scale-keeping string, NaN -> None."""
-    if value is None or value.__class__ in (str, int, bool):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, Decimal):
-        return decimal_to_text(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): to_json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json_value(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
+    return values.to_json_value(value)
 
 
 def _default(value: Any) -> Any:
-    """orjson's hook for types it does not serialize itself."""
-    if isinstance(value, Decimal):
-        return decimal_to_text(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
+    """orjson's hook for the types it leaves to us (Decimal, datetimes, ...)."""
+    out = values.to_json_value(value)
+    if out is value:  # a type the value module does not know
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        if isinstance(value, set | frozenset):
+            return list(value)
+        return str(value)
+    return out
+
+
+_DUMPS_OPTS = orjson.OPT_PASSTHROUGH_DATETIME  # datetimes go through values.to_json_value
 
 
 def dumps_row(row: dict[str, Any]) -> bytes:
     """One row as compact JSON bytes (no newline). NaN and infinities become null."""
-    return orjson.dumps(row, default=_default)
+    return orjson.dumps(row, default=_default, option=_DUMPS_OPTS)
 
 
 def dumps_rows_jsonl(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
@@ -138,7 +126,8 @@ def dumps_rows_jsonl(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
     default = _default
     if not rows:
         return b""
-    out = [dumps({c: r.get(c) for c in columns}, default=default) for r in rows]
+    opts = _DUMPS_OPTS
+    out = [dumps({c: r.get(c) for c in columns}, default=default, option=opts) for r in rows]
     out.append(b"")
     return b"\n".join(out)
 
