@@ -112,8 +112,8 @@ class MemorySink(Sink):
     def __init__(self, name: str, props: dict[str, str], memory: dict[str, Any] | None = None):
         super().__init__(name, props)
         self.memory = memory if memory is not None else {}
-        existing = self.memory.get(name)
-        self.rows: list[Record] = existing if isinstance(existing, list) else []
+        # A fresh list per sink: running a query again does not pile onto the last run's rows.
+        self.rows: list[Record] = []
         self.memory[name] = self.rows
         self.columns: list[str] = []
 
