@@ -147,13 +147,7 @@ async def _run(
                 r.kind == "rows" and r.rows and r.statement.kind in ("show", "describe", "explain")
             ):
                 printer(r.statement, r.rows)
-        tasks = [t for t in engine._tasks.values()]
-        pending_selects = [r.job for r in results if r.job is not None and r.job.state == "running"]
-        while any(j.state in ("created", "running") for j in engine.jobs.values()) or any(
-            j.state in ("created", "running") for j in pending_selects
-        ):
-            await asyncio.sleep(0.02)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*engine.tasks, return_exceptions=True)
         failed = [j for j in engine.jobs.values() if j.state == "failed"]
         failed += [r.job for r in results if r.job is not None and r.job.state == "failed"]
         if failed:

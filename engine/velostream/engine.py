@@ -243,6 +243,7 @@ class Engine:
         job = self.build_job(stmt, [collect], sink=False)
         res.job = job
         task = asyncio.create_task(job.run(), name=job.name)
+        self._tasks[job.name] = task
         started.append((job, task))
         if job.bounded:
             await task
@@ -321,6 +322,11 @@ class Engine:
         self._register_output(stmt, job)
         self._tasks[job.name] = asyncio.create_task(job.run(), name=job.name)
         return job
+
+    @property
+    def tasks(self) -> list[asyncio.Task]:
+        """The asyncio tasks of every job started in this session."""
+        return list(self._tasks.values())
 
     def stop(self, name: str) -> None:
         """Stop a running job by name."""
