@@ -96,6 +96,13 @@ def expected_for(message: str) -> list[str]:
 class VelostreamParser(PostgresParser):
     """Postgres parser plus WINDOW TUMBLING|SLIDING|HOPPING|SESSION, EMIT, WITH (...), etc."""
 
+    # Velostream functions whose Postgres meaning differs: keep them as plain calls by name.
+    FUNCTIONS = {
+        k: v
+        for k, v in PostgresParser.FUNCTIONS.items()
+        if k not in ("DATEDIFF", "DATE_DIFF", "JSON_EXTRACT")
+    }
+
     QUERY_MODIFIER_PARSERS = {
         **PostgresParser.QUERY_MODIFIER_PARSERS,
         TokenType.WINDOW: lambda self: self._parse_window_modifier(),
@@ -105,6 +112,8 @@ class VelostreamParser(PostgresParser):
 
     def raise_error(self, message: str, token: Token | None = None) -> None:  # type: ignore[override]
         """Raise (or record) an error that keeps the offending token for the caret."""
+        if message.startswith("Expected END after CASE"):
+            token = None  # sqlglot points at the token before; END was expected at the current one
         tok, at_end = self._error_token(token)
         if self.error_level == ErrorLevel.IMMEDIATE:
             raise VeloParseError(message, tok, expected_for(message), at_end)
@@ -653,6 +662,8 @@ class VelostreamGenerator(PostgresGenerator):
 
     SINGLE_STRING_INTERVAL = False
 
+    TYPE_MAPPING = {**PostgresGenerator.TYPE_MAPPING, exp.DType.DATETIME: "DATETIME"}
+
     TRANSFORMS = {
         **PostgresGenerator.TRANSFORMS,
         Duration: _duration_sql,
@@ -662,6 +673,20 @@ class VelostreamGenerator(PostgresGenerator):
         Show: lambda self, e: f"SHOW {e.name.upper()}",
         Describe: lambda self, e: f"DESCRIBE {self.sql(e, 'this')}",
         Explain: lambda self, e: f"EXPLAIN {self.sql(e, 'this')}",
+        # Print Velostream's own spellings where Postgres would rewrite the call.
+        exp.Median: lambda self, e: self.func("MEDIAN", e.this),
+        exp.ApproxDistinct: lambda self, e: self.func("APPROX_COUNT_DISTINCT", e.this),
+        exp.ArrayContains: lambda self, e: self.func("ARRAY_CONTAINS", e.this, e.expression),
+        exp.ArraySize: lambda self, e: self.func("ARRAY_LENGTH", e.this, e.expression),
+        exp.Substring: lambda self, e: self.func(
+            "SUBSTRING", e.this, e.args.get("start"), e.args.get("length")
+        ),
+        exp.StrPosition: lambda self, e: self.func("POSITION", e.args.get("substr"), e.this),
+        exp.GroupConcat: lambda self, e: self.func(
+            "STRING_AGG" if e.args.get("separator") else "GROUP_CONCAT",
+            e.this,
+            e.args.get("separator"),
+        ),
     }
 
     def query_modifiers(self, expression: exp.Expr, *sqls: str) -> str:
@@ -736,7 +761,10 @@ class Velostream(Postgres):
 
     class Tokenizer(Postgres.Tokenizer):
         IDENTIFIERS = ['"', "`"]
-        KEYWORDS = {k: v for k, v in Postgres.Tokenizer.KEYWORDS.items() if k not in ("EXPLAIN",)}
+        # EXPLAIN is a statement (not an opaque command); REGEXP is a function, not an operator.
+        KEYWORDS = {
+            k: v for k, v in Postgres.Tokenizer.KEYWORDS.items() if k not in ("EXPLAIN", "REGEXP")
+        }
         # SHOW is a statement here, not an opaque command that swallows the rest of the text.
         COMMANDS = {c for c in Postgres.Tokenizer.COMMANDS if c != TokenType.SHOW}
 
