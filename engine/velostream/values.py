@@ -31,7 +31,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from velostream.errors import SqlError
@@ -75,6 +75,13 @@ __all__ = [
 # 76 significant digits keeps + - * exact for any realistic money value (decimal128 holds 38).
 DEC_CTX = Context(prec=76, rounding=ROUND_HALF_UP, Emax=999_999, Emin=-999_999)
 
+# Division first truncates to 76 digits, then rounds once (see _decimal_div).
+_DIV_CTX = Context(prec=76, rounding=ROUND_DOWN, Emax=999_999, Emin=-999_999)
+_dec_add = DEC_CTX.add  # bound once: looking a method up on a Context costs more than the call
+_dec_sub = DEC_CTX.subtract
+_dec_mul = DEC_CTX.multiply
+_dec_div_trunc = _DIV_CTX.divide
+
 EPOCH = datetime(1970, 1, 1)
 _ONE = Decimal(1)
 _NUMERIC = frozenset((int, float, Decimal))
@@ -116,8 +123,12 @@ def type_name(v: Any) -> str:
 
 def decimal_scale(d: Decimal) -> int:
     """Digits after the point of a finite Decimal (0 for integers such as ``1E+2``)."""
-    exp = d.as_tuple().exponent
-    return -exp if exp < 0 else 0  # type: ignore[operator]
+    text = str(d)  # cheaper than as_tuple(); plain notation unless the exponent is extreme
+    if "E" in text:
+        exp = d.as_tuple().exponent
+        return -exp if exp < 0 else 0  # type: ignore[operator]
+    point = text.find(".")
+    return len(text) - point - 1 if point >= 0 else 0
 
 
 # --------------------------------------------------------------------------- arithmetic
@@ -145,74 +156,111 @@ def _mixed(a: Any, b: Any, op: str) -> tuple[Any, Any, type]:
     return a, b, int
 
 
-def add(a: Any, b: Any) -> Any:
-    """``a + b``: NULL-propagating; DECIMAL exact; with a DOUBLE the result is DOUBLE."""
-    if a is None or b is None:
-        return None
-    ta = type(a)
-    if ta is type(b):
-        if ta is int or ta is float:
-            return a + b
-        if ta is Decimal:
-            return DEC_CTX.add(a, b)
+def _other_add(a: Any, b: Any) -> Any:
     if isinstance(a, datetime) and isinstance(b, timedelta):
         return a + b
     if isinstance(a, timedelta) and isinstance(b, datetime):
         return b + a
     a, b, rt = _mixed(a, b, "+")
-    return DEC_CTX.add(a, b) if rt is Decimal else a + b
+    return _dec_add(a, b) if rt is Decimal else a + b
+
+
+def add(a: Any, b: Any) -> Any:
+    """``a + b``: NULL-propagating; DECIMAL exact; with a DOUBLE the result is DOUBLE."""
+    if a is None or b is None:
+        return None
+    ta, tb = type(a), type(b)
+    if ta is int:
+        if tb is int or tb is float:
+            return a + b
+        if tb is Decimal:
+            return _dec_add(a, b)
+    elif ta is Decimal:
+        if tb is Decimal or tb is int:
+            return _dec_add(a, b)
+        if tb is float:
+            return float(a) + b
+    elif ta is float:
+        if tb is float or tb is int:
+            return a + b
+        if tb is Decimal:
+            return a + float(b)
+    return _other_add(a, b)
 
 
 def sub(a: Any, b: Any) -> Any:
     """``a - b``: NULL-propagating; DECIMAL exact; with a DOUBLE the result is DOUBLE."""
     if a is None or b is None:
         return None
-    ta = type(a)
-    if ta is type(b):
-        if ta is int or ta is float:
+    ta, tb = type(a), type(b)
+    if ta is int:
+        if tb is int or tb is float:
             return a - b
-        if ta is Decimal:
-            return DEC_CTX.subtract(a, b)
+        if tb is Decimal:
+            return _dec_sub(a, b)
+    elif ta is Decimal:
+        if tb is Decimal or tb is int:
+            return _dec_sub(a, b)
+        if tb is float:
+            return float(a) - b
+    elif ta is float:
+        if tb is float or tb is int:
+            return a - b
+        if tb is Decimal:
+            return a - float(b)
     if isinstance(a, datetime) and isinstance(b, timedelta | datetime):
         return a - b
     a, b, rt = _mixed(a, b, "-")
-    return DEC_CTX.subtract(a, b) if rt is Decimal else a - b
+    return _dec_sub(a, b) if rt is Decimal else a - b
 
 
 def mul(a: Any, b: Any) -> Any:
     """``a * b``: NULL-propagating; DECIMAL exact with the natural scale (sa + sb)."""
     if a is None or b is None:
         return None
-    ta = type(a)
-    if ta is type(b):
-        if ta is int or ta is float:
+    ta, tb = type(a), type(b)
+    if ta is int:
+        if tb is int or tb is float:
             return a * b
-        if ta is Decimal:
-            return DEC_CTX.multiply(a, b)
+        if tb is Decimal:
+            return _dec_mul(a, b)
+    elif ta is Decimal:
+        if tb is Decimal or tb is int:
+            return _dec_mul(a, b)
+        if tb is float:
+            return float(a) * b
+    elif ta is float:
+        if tb is float or tb is int:
+            return a * b
+        if tb is Decimal:
+            return a * float(b)
     a, b, rt = _mixed(a, b, "*")
-    return DEC_CTX.multiply(a, b) if rt is Decimal else a * b
+    return _dec_mul(a, b) if rt is Decimal else a * b
 
 
-def _round_div_int(num: int, den: int) -> int:
-    """``num / den`` rounded half away from zero, in exact integer arithmetic."""
-    negative = (num < 0) != (den < 0)
-    n, d = abs(num), abs(den)
-    q, r = divmod(n, d)
-    if 2 * r >= d:
-        q += 1
-    return -q if negative else q
+_QUANTUM: dict[int, Decimal] = {}
+
+
+def _quantum(scale: int) -> Decimal:
+    """``Decimal('1E-scale')``, cached."""
+    q = _QUANTUM.get(scale)
+    if q is None:
+        q = _QUANTUM[scale] = Decimal((0, (1,), -scale))
+    return q
 
 
 def _decimal_div(a: Decimal | int, b: Decimal | int) -> Decimal:
-    """Exact DECIMAL division: scale max(max input scale + 4, 6), rounded half away from zero."""
+    """Exact DECIMAL division: scale max(max input scale + 4, 6), rounded half away from zero.
+
+    The quotient is first truncated to 76 digits, then rounded half up to the scale: truncation
+    keeps every tie that lies on the result grid, so the two steps round exactly like one.
+    """
     sa = decimal_scale(a) if type(a) is Decimal else 0
     sb = decimal_scale(b) if type(b) is Decimal else 0
-    scale = max(max(sa, sb) + 4, 6)
-    na, da = a.as_integer_ratio()
-    nb, db = b.as_integer_ratio()
-    # a / b = (na * db) / (da * nb); scaled by 10**scale and rounded once, exactly.
-    q = _round_div_int(na * db * 10**scale, da * nb)
-    return Decimal(f"{q}E-{scale}")  # the constructor is exact, whatever the context
+    scale = sa if sa > sb else sb
+    scale = scale + 4 if scale > 2 else 6
+    q = _dec_div_trunc(a, b).quantize(_quantum(scale), ROUND_HALF_UP, DEC_CTX)
+    return q if q else q.copy_abs()  # no "-0.000000"
 
 
 def div(a: Any, b: Any) -> Any:
@@ -220,14 +268,14 @@ def div(a: Any, b: Any) -> Any:
     if a is None or b is None:
         return None
     ta, tb = type(a), type(b)
-    if ta is float or tb is float:
-        a = float(_numeric_operand(a, "/", b))
-        b = float(_numeric_operand(b, "/", a))
-        return None if b == 0.0 else a / b
     if ta is int and tb is int:
         return None if b == 0 else a / b
     if (ta is Decimal or ta is int) and (tb is Decimal or tb is int):
         return None if b == 0 else _decimal_div(a, b)
+    if ta is float or tb is float:
+        a = float(_numeric_operand(a, "/", b))
+        b = float(_numeric_operand(b, "/", a))
+        return None if b == 0.0 else a / b
     _mixed(a, b, "/")  # raises the type error
     return None
 
@@ -316,7 +364,8 @@ def eq(a: Any, b: Any) -> bool | None:
     """``a = b`` with NULL propagation (numbers compare exactly across int/DECIMAL/DOUBLE)."""
     if a is None or b is None:
         return None
-    if type(a) is type(b):
+    ta, tb = type(a), type(b)
+    if ta is tb or (ta in _NUMERIC and tb in _NUMERIC):
         return a == b
     a, b = _coerce_pair(a, b, "=")
     return a == b
@@ -326,7 +375,8 @@ def ne(a: Any, b: Any) -> bool | None:
     """``a <> b`` with NULL propagation."""
     if a is None or b is None:
         return None
-    if type(a) is type(b):
+    ta, tb = type(a), type(b)
+    if ta is tb or (ta in _NUMERIC and tb in _NUMERIC):
         return a != b
     a, b = _coerce_pair(a, b, "<>")
     return a != b
@@ -336,7 +386,8 @@ def lt(a: Any, b: Any) -> bool | None:
     """``a < b`` with NULL propagation."""
     if a is None or b is None:
         return None
-    if type(a) is not type(b):
+    ta, tb = type(a), type(b)
+    if ta is not tb and not (ta in _NUMERIC and tb in _NUMERIC):
         a, b = _coerce_pair(a, b, "<")
     try:
         return a < b
@@ -348,7 +399,8 @@ def le(a: Any, b: Any) -> bool | None:
     """``a <= b`` with NULL propagation."""
     if a is None or b is None:
         return None
-    if type(a) is not type(b):
+    ta, tb = type(a), type(b)
+    if ta is not tb and not (ta in _NUMERIC and tb in _NUMERIC):
         a, b = _coerce_pair(a, b, "<=")
     try:
         return a <= b
@@ -360,7 +412,8 @@ def gt(a: Any, b: Any) -> bool | None:
     """``a > b`` with NULL propagation."""
     if a is None or b is None:
         return None
-    if type(a) is not type(b):
+    ta, tb = type(a), type(b)
+    if ta is not tb and not (ta in _NUMERIC and tb in _NUMERIC):
         a, b = _coerce_pair(a, b, ">")
     try:
         return a > b
@@ -372,7 +425,8 @@ def ge(a: Any, b: Any) -> bool | None:
     """``a >= b`` with NULL propagation."""
     if a is None or b is None:
         return None
-    if type(a) is not type(b):
+    ta, tb = type(a), type(b)
+    if ta is not tb and not (ta in _NUMERIC and tb in _NUMERIC):
         a, b = _coerce_pair(a, b, ">=")
     try:
         return a >= b

@@ -8,8 +8,11 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from decimal import Decimal as D
+from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlglot import exp
 from velostream import values as v
 from velostream.errors import SqlError
@@ -473,3 +476,48 @@ def test_to_json_value():
 )
 def test_type_name(value, name):
     assert v.type_name(value) == name
+
+
+@pytest.mark.parametrize(
+    "text, scale",
+    [("1.50", 2), ("100", 0), ("1E+2", 0), ("1E-7", 7), ("-0.001", 3), ("0E-10", 10)],
+)
+def test_decimal_scale(text, scale):
+    assert v.decimal_scale(D(text)) == scale
+
+
+def _half_away(x: Fraction) -> int:
+    """Round a fraction half away from zero (an independent reference)."""
+    n = abs(x)
+    whole = int(n)
+    if n - whole >= Fraction(1, 2):
+        whole += 1
+    return whole if x >= 0 else -whole
+
+
+decimals = st.decimals(
+    min_value=-(10**12), max_value=10**12, places=4, allow_nan=False, allow_infinity=False
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=decimals, b=decimals, places_a=st.integers(0, 4), places_b=st.integers(0, 4))
+def test_decimal_division_matches_exact_fraction_rounding(a, b, places_a, places_b):
+    a = a.quantize(D(1).scaleb(-places_a))
+    b = b.quantize(D(1).scaleb(-places_b))
+    got = v.div(a, b)
+    if b == 0:
+        assert got is None
+        return
+    scale = max(max(places_a, places_b) + 4, 6)
+    expected = _half_away(Fraction(a) / Fraction(b) * 10**scale)
+    assert got == D(expected).scaleb(-scale)
+    assert v.decimal_scale(got) == scale
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=decimals, b=decimals)
+def test_decimal_add_sub_mul_match_fractions(a, b):
+    assert Fraction(v.add(a, b)) == Fraction(a) + Fraction(b)
+    assert Fraction(v.sub(a, b)) == Fraction(a) - Fraction(b)
+    assert Fraction(v.mul(a, b)) == Fraction(a) * Fraction(b)

@@ -34,7 +34,8 @@ def timestamp_(value: Any = None) -> Any:
 
 
 def _part_name(part: Any) -> str:
-    return (part if type(part) is str else to_string(part)).strip().upper()
+    # A part may arrive as the SQL text of a quoted literal ("'YEAR'"): take it unquoted.
+    return (part if type(part) is str else to_string(part)).strip().strip("'\"").upper()
 
 
 def _extract_epoch_ms(v: Any) -> int:
