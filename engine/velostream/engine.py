@@ -242,6 +242,9 @@ class Engine:
 
         job = self.build_job(stmt, [collect], sink=False)
         res.job = job
+        sort_all = job.bounded and bool(job.plan.order_by)
+        if sort_all:  # ORDER BY .. LIMIT n of a bounded query: the first n rows after sorting
+            job.pipeline.output.limit = None
         task = asyncio.create_task(job.run(), name=job.name)
         self._tasks[job.name] = task
         started.append((job, task))
@@ -348,16 +351,17 @@ def _leaves(plan: QueryPlan, engine: Engine) -> list:
 
 
 def _order_rows(rows: Rows, plan: QueryPlan) -> Rows:
-    """ORDER BY of an ad-hoc bounded SELECT sorts its whole result."""
+    """ORDER BY of an ad-hoc bounded SELECT sorts its whole result, then LIMIT applies."""
     if not plan.order_by:
         return rows
     from velostream.runtime.ordering import sort_rows
 
-    return sort_rows(rows, plan)
+    ordered = sort_rows(rows, plan)
+    return ordered if plan.limit is None else ordered[: plan.limit]
 
 
 def _located(e: SqlError, stmt: Statement) -> SqlError:
-    """Point an error without a position at the statement that caused it."""
+    """Point an error at the statement that caused it (at its token when it can be found)."""
     if e.line is None:
         e.line = stmt.line
         e.col = stmt.col
@@ -365,9 +369,11 @@ def _located(e: SqlError, stmt: Statement) -> SqlError:
             before = stmt.sql[: stmt.sql.index(e.token)]
             e.line = stmt.line + before.count("\n")
             e.col = (len(before) - before.rfind("\n")) if "\n" in before else stmt.col + len(before)
+    if e.source_line is None:
         lines = stmt.sql.splitlines() or [""]
         idx = e.line - stmt.line
-        e.source_line = lines[idx] if 0 <= idx < len(lines) else None
-        if idx == 0 and e.source_line is not None:
-            e.source_line = " " * (stmt.col - 1) + e.source_line
+        if 0 <= idx < len(lines):
+            e.source_line = lines[idx]
+            if idx == 0:
+                e.source_line = " " * (stmt.col - 1) + e.source_line
     return e

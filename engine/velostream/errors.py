@@ -56,6 +56,17 @@ class SqlError(Exception):
         }
 
 
+def position_of(node: Any) -> dict[str, int]:
+    """`line`/`col` keyword arguments for an error at a sqlglot node, when the parser kept them."""
+    ident = getattr(node, "this", None)
+    for n in (node, ident):
+        meta = getattr(n, "meta", None) if n is not None else None
+        if isinstance(meta, dict) and "line" in meta and "col" in meta:
+            name = getattr(n, "name", "") or ""
+            return {"line": meta["line"], "col": max(1, meta["col"] - len(str(name)) + 1)}
+    return {}
+
+
 class ConfigError(SqlError):
     """A WITH property that is unknown, missing or has a bad value (names the key)."""
 

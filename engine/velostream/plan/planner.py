@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from velostream.errors import ConfigError, SqlError
+from velostream.errors import ConfigError, SqlError, position_of
 from velostream.plan.logical import JoinSpec, QueryPlan, SourceRef, WindowSpec
 from velostream.runtime.codegen import contains_aggregate, interval_millis
 from velostream.sql.ast import Duration, PrimaryKey, Statement, StreamWindow
@@ -175,6 +175,8 @@ class Planner:
             raise SqlError(
                 "aggregates are not allowed in WHERE (use HAVING)", kind="name", token="WHERE"
             )
+        if where is not None:
+            _check_where_aliases(where, items)
         aggregate = (
             bool(group_by)
             or window is not None
@@ -365,6 +367,24 @@ class Planner:
                 if fname == "SESSION" and len(args) == 2:
                     return WindowSpec("SESSION", interval_millis(args[1]), 0, args[0])
         return None
+
+
+def _check_where_aliases(where: exp.Expression, items: list[tuple[str, exp.Expression]]) -> None:
+    """WHERE runs before SELECT, so it cannot see the alias of a computed select item."""
+    computed = {
+        n.lower()
+        for n, e in items
+        if n != "*" and not (isinstance(e, exp.Column) and e.name.lower() == n.lower())
+    }
+    for col in where.find_all(exp.Column):
+        if not col.table and col.name.lower() in computed:
+            raise SqlError(
+                f"WHERE cannot use the select alias '{col.name}': WHERE runs before SELECT; "
+                "repeat the expression, or filter the result with HAVING",
+                kind="name",
+                token=col.name,
+                **position_of(col),
+            )
 
 
 def _is_tumble_call(g: exp.Expression) -> bool:

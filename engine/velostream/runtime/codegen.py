@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from velostream import values as V
-from velostream.errors import SqlError
+from velostream.errors import SqlError, position_of
 from velostream.functions import registry as F
 from velostream.sql.ast import Duration
 
@@ -436,10 +436,11 @@ class Compiler:
         entry = F.SCALARS.get(name)
         if entry is None:
             raise SqlError(
-                f"unknown function {name}",
+                f"unknown function {name}{_did_you_mean(name)}",
                 kind="name",
                 token=name,
                 expected=["a function listed by SHOW FUNCTIONS"],
+                **position_of(node),
             )
         fn = entry.fn
         return _null_safe(fn) if entry.null_propagating else fn
@@ -450,10 +451,11 @@ class Compiler:
         entry = F.SCALARS.get(name)
         if entry is None:
             raise SqlError(
-                f"unknown function {name}",
+                f"unknown function {name}{_did_you_mean(name)}",
                 kind="name",
                 token=name,
                 expected=["a function listed by SHOW FUNCTIONS"],
+                **position_of(node),
             )
         if len(args) < entry.min_args or (
             entry.max_args is not None and len(args) > entry.max_args
@@ -464,7 +466,10 @@ class Compiler:
                 else f"{entry.min_args} to {entry.max_args if entry.max_args is not None else 'any'}"
             )
             raise SqlError(
-                f"{name} takes {want} arguments, got {len(args)}", kind="name", token=name
+                f"{name} takes {want} arguments, got {len(args)}",
+                kind="name",
+                token=name,
+                **position_of(node),
             )
         fn = _null_safe(entry.fn) if entry.null_propagating else entry.fn
         compiled = ", ".join(self.compile(a) for a in args)
@@ -478,6 +483,14 @@ class Compiler:
         """Exec `lambda params: body` in the compiled environment."""
         src = f"lambda {params}: {body}"
         return eval(src, self.env)  # generated from the parsed AST, not from user text
+
+
+def _did_you_mean(name: str) -> str:
+    import difflib
+
+    known = [*F.SCALARS, *F.AGGREGATES, *F.WINDOW_FUNCTIONS]
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _hashable(value: Any) -> bool:
