@@ -2,7 +2,24 @@
 
 Tokenizer, parser and generator sit side by side in sqlglot style. Registering the class makes
 ``sqlglot.parse_one(sql, read="velostream")`` and ``expr.sql(dialect="velostream")`` work.
-The nodes it adds are described in `velostream.sql.ast`.
+The nodes it adds are described in `velostream.sql.ast`. Beyond that contract:
+
+- ``select.args["properties"]``: the trailing ``WITH ('k' = 'v', ...)`` as ``exp.Properties`` of
+  ``exp.Property(this=Literal.string(key), value=Literal | Boolean | Var)``; ``CREATE .. WITH
+  (...) AS`` puts the same shape in ``create.args["properties"]``. `velostream.sql.parse.
+  properties_dict` turns either into ``dict[str, str]``.
+- ``CREATE STREAM|TABLE`` is an ``exp.Create`` with ``kind`` "STREAM" or "TABLE", ``this`` an
+  ``exp.Table`` (or ``exp.Schema`` with a column list) and ``expression`` the query.
+- A buffer window (``OVER (ROWS WINDOW BUFFER n ROWS ...)``) also has ``buffer_rows`` (a number
+  literal), and optionally ``emit`` (`Emit`) and ``expire`` (`Duration`, or ``exp.Var("NEVER")``)
+  from ``EMIT ..`` / ``EXPIRE AFTER ..`` inside the parentheses. An explicit frame written after
+  the buffer replaces the default ``spec``.
+- Unknown function calls are ``exp.Anonymous`` with an upper-case name; Velostream functions whose
+  Postgres reading differs (DATEDIFF, JSON_EXTRACT, REGEXP) stay anonymous too.
+- Tokens keep their offsets in the whole script, so identifiers, columns and function calls carry
+  ``meta`` positions (``line``, ``col``, ``start``, ``end``) usable for name errors. Note that
+  sqlglot's ``col`` is the token's LAST column; ``SourceText(script).position(meta["start"])``
+  (`velostream.sql.source`) gives the 1-based line and first column for a caret.
 """
 
 from __future__ import annotations
@@ -102,6 +119,9 @@ class VelostreamParser(PostgresParser):
         for k, v in PostgresParser.FUNCTIONS.items()
         if k not in ("DATEDIFF", "DATE_DIFF", "JSON_EXTRACT")
     }
+
+    # JOIN(array, sep) is a Velostream string function as well as the join keyword.
+    FUNC_TOKENS = {*PostgresParser.FUNC_TOKENS, TokenType.JOIN}
 
     QUERY_MODIFIER_PARSERS = {
         **PostgresParser.QUERY_MODIFIER_PARSERS,
@@ -591,12 +611,9 @@ class VelostreamParser(PostgresParser):
 
     def _parse_partition_and_order(self) -> tuple[list[exp.Expr], exp.Expr | None]:
         cur = self._curr
-        if (
-            cur
-            and cur.token_type == TokenType.ROWS
-            and self._next
-            and self._next.token_type == TokenType.WINDOW
-        ):
+        if cur and cur.token_type == TokenType.ROWS and self._next.text.upper() == "BUFFER":
+            self._velo_error("expected ROWS WINDOW BUFFER n ROWS", ["WINDOW"], self._next)
+        if cur and cur.token_type == TokenType.ROWS and self._next.token_type == TokenType.WINDOW:
             self._advance(2)
             self._expect_text("BUFFER", "expected ROWS WINDOW BUFFER n ROWS")
             count = self._curr
@@ -604,26 +621,63 @@ class VelostreamParser(PostgresParser):
                 self._velo_error("expected the number of rows to buffer", ["a row count"])
             self._advance()
             self._expect_type(TokenType.ROWS, "ROWS", "expected ROWS after the buffer size")
-            self._velo_buffers().append(int(count.text))
+            self._velo_buffers().append({"rows": int(count.text)})
         return super()._parse_partition_and_order()
 
-    def _velo_buffers(self) -> list[int]:
+    def _velo_buffers(self) -> list[dict[str, Any]]:
+        """The ROWS WINDOW BUFFER clauses being parsed (innermost last)."""
         buffers = self.__dict__.get("_buffers")
         if buffers is None:
             buffers = self.__dict__["_buffers"] = []
         return buffers
 
+    def _match_r_paren(self, expression: exp.Expr | None = None) -> None:
+        buffers = self._velo_buffers()
+        cur = self._curr
+        if buffers and cur and cur.token_type == TokenType.VAR:
+            # The end of OVER (ROWS WINDOW BUFFER ...) may carry EMIT and EXPIRE AFTER.
+            word = cur.text.upper()
+            if word == "EMIT" and "emit" not in buffers[-1]:
+                self._advance()
+                mode = self._curr
+                if not _is_word(mode) or mode.text.upper() not in EMIT_MODES:
+                    self._velo_error("EMIT must be followed by CHANGES or FINAL", list(EMIT_MODES))
+                self._advance()
+                buffers[-1]["emit"] = self.expression(Emit(this=mode.text.upper()))
+                cur = self._curr
+                word = cur.text.upper() if cur else ""
+            if word == "EXPIRE":
+                self._advance()
+                self._expect_text("AFTER")
+                if self._match_text_seq("NEVER"):
+                    buffers[-1]["expire"] = exp.var("NEVER")
+                else:
+                    buffers[-1]["expire"] = self._parse_duration()
+                    self._match_text_seq("INACTIVITY")
+        super()._match_r_paren(expression)
+
     def _parse_window(self, this: exp.Expr | None, alias: bool = False) -> exp.Expr | None:
+        if isinstance(this, exp.Anonymous) and isinstance(this.this, str):
+            # Function names are case-insensitive: unknown ones are kept upper-case.
+            this.set("this", this.this.upper())
+        cur = self._curr
+        if cur and cur.token_type == TokenType.OVER and self._next.token_type == TokenType.ROWS:
+            self._velo_error(
+                "OVER needs parentheses: OVER (ROWS WINDOW BUFFER n ROWS ...)", ["("], self._next
+            )
         depth = len(self._velo_buffers())
         window = super()._parse_window(this, alias)
         buffers = self._velo_buffers()
         if len(buffers) > depth:
-            rows = buffers.pop()
+            buffer = buffers.pop()
+            rows = buffer["rows"]
             if isinstance(window, exp.Window):
                 if not window.args.get("spec"):
                     window.set("spec", buffer_spec(rows))
                 window.set("buffer", True)
                 window.set("buffer_rows", exp.Literal.number(rows))
+                window.set("emit", buffer.get("emit"))
+                window.set("expire", buffer.get("expire"))
         return window
 
 
@@ -742,7 +796,20 @@ class VelostreamGenerator(PostgresGenerator):
         order = expression.args.get("order")
         order_sql = self.order_sql(order, flat=True) if order else ""
         spec_sql = "" if spec is None or spec == buffer_spec(rows) else self.sql(spec)
-        parts = [f"ROWS WINDOW BUFFER {rows} ROWS", partition, order_sql, spec_sql]
+        emit = self.sql(expression, "emit")
+        expire = expression.args.get("expire")
+        if isinstance(expire, Duration):
+            expire_sql = f"EXPIRE AFTER {self.sql(expire)} INACTIVITY"
+        else:
+            expire_sql = "EXPIRE AFTER NEVER" if expire else ""
+        parts = [
+            f"ROWS WINDOW BUFFER {rows} ROWS",
+            partition,
+            order_sql,
+            spec_sql,
+            emit,
+            expire_sql,
+        ]
         return f"{self.sql(expression, 'this')} OVER ({' '.join(p for p in parts if p)})"
 
     def create_sql(self, expression: exp.Create) -> str:

@@ -10,7 +10,11 @@ from velostream.sql.dialect import Velostream
 _DIALECT = Velostream()
 
 
-def to_sql(statement: exp.Expr | Statement, pretty: bool = False) -> str:
-    """Canonical Velostream SQL: WINDOW after FROM/WHERE/GROUP BY, then EMIT, then WITH last."""
+def to_sql(statement: exp.Expr | Statement, pretty: bool = False, comments: bool = False) -> str:
+    """Canonical Velostream SQL: WINDOW after FROM/WHERE/GROUP BY, then EMIT, then WITH last.
+
+    SQL comments are left out unless asked for: annotations live on `Statement.annotations`,
+    and sqlglot would print `-- @metric: x` back as a block comment that is no annotation.
+    """
     expression = statement.expression if isinstance(statement, Statement) else statement
-    return _DIALECT.generate(expression, pretty=pretty)
+    return _DIALECT.generate(expression, pretty=pretty, comments=comments)

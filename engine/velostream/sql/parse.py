@@ -225,7 +225,13 @@ def _parse_chunk(src: SourceText, chunk: list[Token], terminator: Token | None) 
 def _statement(expression: exp.Expr, src: SourceText, chunk: list[Token]) -> Statement:
     first, last = chunk[0], chunk[-1]
     line, col = src.position(first.start)
-    return statement_of(expression, src.text[first.start : last.end + 1], line, col)
+    stmt = statement_of(expression, src.text[first.start : last.end + 1], line, col)
+    if stmt.explained is not None and len(chunk) > 1:
+        # The explained statement gets its own text and position (after the EXPLAIN keyword).
+        inner = _statement(expression.this, src, chunk[1:])
+        stmt.explained = inner
+        stmt.query = inner.query
+    return stmt
 
 
 # ---------------------------------------------------------------- error translation

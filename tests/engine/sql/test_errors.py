@@ -126,3 +126,17 @@ def test_to_dict_for_tools() -> None:
     assert data["line"] == 1 and data["column"] == 22
     assert data["token"] == "SOMETIMES"
     assert data["expected"] == ["CHANGES", "FINAL"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "col", "token", "expected"),
+    [
+        # Mistakes Velostream's docs list for row windows.
+        ("SELECT SUM(x) OVER (ROWS BUFFER 10 ROWS) FROM t", 26, "BUFFER", ["WINDOW"]),
+        ("SELECT SUM(x) OVER (ROWS WINDOW BUFFER 10) FROM t", 42, ")", ["ROWS"]),
+        ("SELECT SUM(x) OVER ROWS WINDOW BUFFER 10 ROWS FROM t", 20, "ROWS", ["("]),
+    ],
+)
+def test_row_window_mistakes(sql: str, col: int, token: str, expected: list[str]) -> None:
+    err = parse_error(sql)
+    assert (err.line, err.col, err.token, err.expected) == (1, col, token, expected)

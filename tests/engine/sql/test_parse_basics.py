@@ -334,3 +334,54 @@ def test_read_by_dialect_name() -> None:
     tree = sqlglot.parse_one("SELECT a FROM t WINDOW TUMBLING(5m) EMIT CHANGES", read="velostream")
     assert tree.args["stream_window"].args["size"].millis == 5 * MINUTE
     assert tree.sql(dialect="velostream") == "SELECT a FROM t WINDOW TUMBLING(5m) EMIT CHANGES"
+
+
+def test_buffer_window_emit_and_expire() -> None:
+    w = query(
+        "SELECT AVG(p) OVER (ROWS WINDOW BUFFER 50 ROWS PARTITION BY s ORDER BY ts "
+        "ROWS BETWEEN 10 PRECEDING AND CURRENT ROW EMIT FINAL "
+        "EXPIRE AFTER INTERVAL '5' MINUTE INACTIVITY) FROM t"
+    ).expressions[0]
+    assert w.args["buffer"] is True
+    assert w.args["buffer_rows"] == exp.Literal.number(50)
+    assert w.args["spec"].args["start"] == exp.Literal.number(10)  # the explicit frame wins
+    assert w.args["emit"] == Emit(this="FINAL")
+    assert w.args["expire"] == Duration(this=5 * MINUTE)
+    w = query("SELECT AVG(p) OVER (ROWS WINDOW BUFFER 5 ROWS EXPIRE AFTER NEVER) FROM t")
+    assert w.expressions[0].args["expire"] == exp.var("NEVER")
+
+
+def test_join_is_also_a_function() -> None:
+    q = query("SELECT JOIN(tags, ',') FROM t JOIN u ON t.k = u.k")
+    call = q.expressions[0]
+    assert isinstance(call, exp.Anonymous) and call.name == "JOIN"
+    assert len(q.args["joins"]) == 1
+
+
+def test_unknown_function_names_are_upper_case() -> None:
+    q = query("SELECT header('trace-id'), Set_Header('p', 1) FROM t")
+    assert [e.name for e in q.expressions] == ["HEADER", "SET_HEADER"]
+
+
+def test_explain_keeps_the_explained_text() -> None:
+    from velostream.sql import parse_script
+
+    (stmt,) = parse_script("EXPLAIN\n  SELECT a FROM t WINDOW TUMBLING(1s)").statements
+    assert stmt.sql == "EXPLAIN\n  SELECT a FROM t WINDOW TUMBLING(1s)"
+    assert stmt.explained is not None
+    assert (stmt.explained.sql, stmt.explained.line, stmt.explained.col) == (
+        "SELECT a FROM t WINDOW TUMBLING(1s)",
+        2,
+        3,
+    )
+    assert stmt.query is stmt.explained.query
+    assert stmt.query.args["stream_window"].args["size"].millis == SECOND
+
+
+def test_nodes_carry_script_positions() -> None:
+    from velostream.sql import parse_script
+
+    stmt = parse_script("SELECT 1 FROM t;\nSELECT amount,\n  total FROM t").statements[1]
+    total = stmt.query.expressions[1]
+    assert total.this.meta["line"] == 3
+    assert total.this.meta["start"] == len("SELECT 1 FROM t;\nSELECT amount,\n  ")

@@ -50,6 +50,9 @@ FROM trades""",
 ROWS BETWEEN 50 PRECEDING AND CURRENT ROW) FROM trades""",
     """SELECT SUM(x) OVER (PARTITION BY s ORDER BY t
 RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW) FROM trades""",
+    """SELECT AVG(price) OVER (ROWS WINDOW BUFFER 100 ROWS PARTITION BY symbol ORDER BY event_time
+EMIT CHANGES EXPIRE AFTER INTERVAL '5' MINUTE INACTIVITY) FROM trades""",
+    "SELECT AVG(price) OVER (ROWS WINDOW BUFFER 10 ROWS EXPIRE AFTER NEVER) FROM trades",
     # velostream.md 1.2: select grammar
     "SELECT DISTINCT symbol FROM trades",
     "SELECT t.*, price * qty AS total, total * 0.1 AS tax, total + tax AS grand FROM trades t",
@@ -177,3 +180,9 @@ def test_whole_script_round_trip() -> None:
     assert len(script.statements) == len(CORPUS)
     again = parse_script(";\n".join(to_sql(s) for s in script.statements))
     assert [s.expression for s in again.statements] == [s.expression for s in script.statements]
+
+
+def test_to_sql_leaves_comments_out_by_default() -> None:
+    (stmt,) = parse_script("-- @name: q\nSELECT a /* why */ FROM t -- trailing\n").statements
+    assert to_sql(stmt) == "SELECT a FROM t"
+    assert "why" in to_sql(stmt, comments=True)
