@@ -515,6 +515,8 @@ def like(s: Any, pattern: Any, escape: str | None = None) -> bool | None:
         return None
     if type(s) is not str:
         s = to_string(s)
+    if type(pattern) is not str:
+        pattern = to_string(pattern)
     return _compile_like(pattern, escape).fullmatch(s) is not None
 
 
@@ -561,9 +563,12 @@ def to_datetime(v: Any) -> datetime:
     raise _type_error(f"cannot read {type_name(v)} {v!r} as a timestamp")
 
 
+_INT_TEXT = re.compile(r"-?[0-9]+")
+
+
 def _parse_timestamp(s: str) -> datetime:
     text = s.strip()
-    if text and (text[0].isdigit() or text[0] == "-") and text.lstrip("-").isdigit():
+    if _INT_TEXT.fullmatch(text):
         return EPOCH + timedelta(milliseconds=int(text))  # a numeric string is epoch ms
     try:
         parsed = datetime.fromisoformat(text)
