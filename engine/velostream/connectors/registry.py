@@ -126,6 +126,8 @@ JOB_PROPS: tuple[PropSpec, ...] = (
         "late.data.strategy", default="drop", choices=("drop", "dead_letter"), help="late records"
     ),
     PropSpec("late.data.dead.letter.path", help="JSON-lines file for late records"),
+    PropSpec("late.data.dead_letter.path", help="alias of late.data.dead.letter.path"),
+    PropSpec("dead.letter.path", help="alias of late.data.dead.letter.path"),
     PropSpec("event.time.field", help="event-time field for every source"),
     PropSpec("event.time.format", help="event-time format for every source"),
     PropSpec("watermark.strategy", help="bounded_out_of_orderness (the only one)"),

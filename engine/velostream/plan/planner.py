@@ -12,19 +12,6 @@ from velostream.plan.logical import JoinSpec, QueryPlan, SourceRef, WindowSpec
 from velostream.runtime.codegen import contains_aggregate, interval_millis
 from velostream.sql.ast import Duration, PrimaryKey, Statement, StreamWindow
 
-# Job-level (unprefixed) WITH keys the runtime understands.
-JOB_KEYS = {
-    "watermark.max_out_of_orderness",
-    "late.data.strategy",
-    "late.data.dead_letter.path",
-    "dead.letter.path",
-    "emit.changes",
-    "event.time.field",
-    "event.time.format",
-    "table_model",
-    "retention",
-}
-
 
 @dataclass
 class Catalog:
@@ -197,6 +184,9 @@ class Planner:
                     "LIMIT takes a whole number", kind="syntax", token=lim.sql()
                 ) from None
         order_by = list(sel.args["order"].expressions) if sel.args.get("order") else []
+        from velostream.connectors.registry import validate_job
+
+        validate_job(job, names)
         late = job.get("late.data.strategy", "drop").lower()
         if late not in ("drop", "dead_letter"):
             raise ConfigError(
@@ -204,6 +194,18 @@ class Planner:
                 kind="property",
                 token="late.data.strategy",
                 expected=["drop", "dead_letter"],
+            )
+        dead_letter = (
+            job.get("late.data.dead.letter.path")
+            or job.get("late.data.dead_letter.path")
+            or job.get("dead.letter.path")
+        )
+        if late == "dead_letter" and not dead_letter:
+            raise ConfigError(
+                "'late.data.strategy' = 'dead_letter' needs 'late.data.dead.letter.path'",
+                kind="property",
+                token="late.data.strategy",
+                expected=["'late.data.dead.letter.path' = 'path/to/late.jsonl'"],
             )
         return QueryPlan(
             select=sel,
@@ -223,7 +225,7 @@ class Planner:
             primary_key=pk,
             job_props=job,
             late_strategy=late,
-            dead_letter_path=job.get("late.data.dead_letter.path") or job.get("dead.letter.path"),
+            dead_letter_path=dead_letter,
         )
 
     # -- pieces ---------------------------------------------------------------------------

@@ -132,7 +132,9 @@ class IntervalJoin:
         right_key: KeyFn,
         condition: Callable[[dict], Any] | None,
         bounds: tuple[int, int] | None,
+        within: int | None = None,
     ):
+        self.within = within  # WITHIN: |right.t - left.t| <= within (BETWEEN is in `condition`)
         self.left_outer = kind == "LEFT"
         self.left_alias = left_alias
         self.right_alias = right_alias
@@ -146,7 +148,10 @@ class IntervalJoin:
         self.order: deque = deque()  # (time, side, key, row) for expiry
 
     def _emit(self, left: dict, right: dict) -> dict | None:
-        ts = max(left["_event_time"], right["_event_time"])
+        lt, rt = left["_event_time"], right["_event_time"]
+        if self.within is not None and not -self.within <= rt - lt <= self.within:
+            return None
+        ts = max(lt, rt)
         row = combine(left, self.left_alias, right, self.right_alias, ts)
         if self.condition is not None and self.condition(row) is not True:
             return None

@@ -70,7 +70,14 @@ class Pipeline:
             if i != 0:
                 raise ValueError("a stream-stream join must be the first join")
             self.interval = IntervalJoin(
-                j.kind, main.alias, right.alias, left_key, right_key, condition, j.interval
+                j.kind,
+                main.alias,
+                right.alias,
+                left_key,
+                right_key,
+                condition,
+                j.interval,
+                j.within_ms,
             )
             self.leaves.append(Leaf(right, self.push_right, (1, right.order)))
             return
