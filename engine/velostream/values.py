@@ -294,7 +294,7 @@ def mod(a: Any, b: Any) -> Any:
     if b == 0:
         return None
     if rt is float:
-        return math.fmod(a, b)
+        return math.fmod(a, b) if math.isfinite(a) else math.nan
     return DEC_CTX.remainder(Decimal(a) if type(a) is int else a, b)
 
 
@@ -393,6 +393,8 @@ def lt(a: Any, b: Any) -> bool | None:
         return a < b
     except TypeError:
         raise _type_error(f"cannot compare {type_name(a)} < {type_name(b)}") from None
+    except ArithmeticError:  # a Decimal against a float NaN: compare as floats (NaN: FALSE)
+        return float(a) < float(b)
 
 
 def le(a: Any, b: Any) -> bool | None:
@@ -406,6 +408,8 @@ def le(a: Any, b: Any) -> bool | None:
         return a <= b
     except TypeError:
         raise _type_error(f"cannot compare {type_name(a)} <= {type_name(b)}") from None
+    except ArithmeticError:  # a Decimal against a float NaN: compare as floats (NaN: FALSE)
+        return float(a) <= float(b)
 
 
 def gt(a: Any, b: Any) -> bool | None:
@@ -419,6 +423,8 @@ def gt(a: Any, b: Any) -> bool | None:
         return a > b
     except TypeError:
         raise _type_error(f"cannot compare {type_name(a)} > {type_name(b)}") from None
+    except ArithmeticError:  # a Decimal against a float NaN: compare as floats (NaN: FALSE)
+        return float(a) > float(b)
 
 
 def ge(a: Any, b: Any) -> bool | None:
@@ -432,6 +438,8 @@ def ge(a: Any, b: Any) -> bool | None:
         return a >= b
     except TypeError:
         raise _type_error(f"cannot compare {type_name(a)} >= {type_name(b)}") from None
+    except ArithmeticError:  # a Decimal against a float NaN: compare as floats (NaN: FALSE)
+        return float(a) >= float(b)
 
 
 def _not_boolean(v: Any, op: str) -> SqlError:
@@ -546,6 +554,13 @@ def to_datetime(v: Any) -> datetime:
     t = type(v)
     if t is datetime:
         return v
+    try:
+        return _to_datetime(v, t)
+    except (OverflowError, ValueError):
+        raise _type_error(f"{v!r} is out of the TIMESTAMP range") from None
+
+
+def _to_datetime(v: Any, t: type) -> datetime:
     if t is int:
         return EPOCH + timedelta(milliseconds=v)
     if t is str:
@@ -713,7 +728,12 @@ def parse_type(spec: Any) -> SqlType:
     """A `SqlType` from type text (``'DECIMAL(10,2)'``, ``'varchar'``) or a sqlglot DataType."""
     if isinstance(spec, SqlType):
         return spec
-    text = spec if isinstance(spec, str) else spec.sql()
+    if isinstance(spec, str):
+        text = spec
+    elif hasattr(spec, "sql"):
+        text = spec.sql()
+    else:
+        raise _type_error(f"not a type: {spec!r}")
     m = _TYPE_TEXT.fullmatch(text)
     if m is None:
         raise _type_error(f"unknown type {text!r}")

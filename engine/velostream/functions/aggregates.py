@@ -159,7 +159,7 @@ class MinAcc:
         try:
             if v < cur:
                 self.v = v
-        except TypeError:
+        except (TypeError, ArithmeticError):  # mixed types, or a Decimal vs a NaN
             if lt(v, cur):
                 self.v = v
 
@@ -189,7 +189,7 @@ class MaxAcc(MinAcc):
         try:
             if v > cur:
                 self.v = v
-        except TypeError:
+        except (TypeError, ArithmeticError):  # mixed types, or a Decimal vs a NaN
             if lt(cur, v):
                 self.v = v
 

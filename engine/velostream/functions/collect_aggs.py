@@ -141,6 +141,8 @@ def _sorted(values: list[Any]) -> list[Any]:
         return sorted(values)
     except TypeError:
         raise SqlError("cannot order values of different types", kind="type") from None
+    except ArithmeticError:  # a Decimal against a float NaN
+        return sorted(values, key=float)
 
 
 def _interpolate(values: list[Any], fraction: Decimal) -> Any:

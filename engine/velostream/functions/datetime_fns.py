@@ -7,6 +7,7 @@ NOW() and CURRENT_TIMESTAMP return int epoch milliseconds, as Velostream does, s
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -139,7 +140,9 @@ def _size_ms(size: Any, func: str) -> int:
         return size
     if isinstance(size, timedelta) and size > timedelta(0):
         return to_epoch_ms(EPOCH + size)
-    if (t is Decimal or t is float) and size > 0 and size == int(size):
+    if t is Decimal and size.is_finite() and size > 0 and size == size.to_integral_value():
+        return int(size)
+    if t is float and math.isfinite(size) and size > 0 and size.is_integer():
         return int(size)
     raise SqlError(
         f"{func} needs a positive window size in milliseconds, got {type_name(size)} {size!r}",
@@ -181,10 +184,13 @@ def tumble_end(ts: Any = None, size: Any = None) -> Any:
 def from_unixtime(seconds: Any) -> datetime:
     """FROM_UNIXTIME(seconds): a TIMESTAMP from epoch seconds (fractions kept to the microsecond)."""
     t = type(seconds)
-    if t is int:
-        return EPOCH + timedelta(seconds=seconds)
-    if t is float or t is Decimal:
-        return EPOCH + timedelta(microseconds=round(seconds * 1_000_000))
+    try:
+        if t is int:
+            return EPOCH + timedelta(seconds=seconds)
+        if t is float or t is Decimal:
+            return EPOCH + timedelta(microseconds=round(seconds * 1_000_000))
+    except (OverflowError, ValueError, ArithmeticError):
+        raise SqlError(f"FROM_UNIXTIME: {seconds!r} is out of range", kind="runtime") from None
     raise SqlError(
         f"FROM_UNIXTIME needs epoch seconds, got {type_name(seconds)} {seconds!r}", kind="type"
     )

@@ -19,9 +19,9 @@ def _int_arg(func: str, v: Any) -> int:
     t = type(v)
     if t is int:
         return v
-    if t is Decimal and v == v.to_integral_value():
+    if t is Decimal and v.is_finite() and v == v.to_integral_value():
         return int(v)
-    if t is float and v.is_integer():
+    if t is float and math.isfinite(v) and v.is_integer():
         return int(v)
     raise SqlError(f"{func} needs an integer, got {type_name(v)} {v!r}", kind="type")
 
@@ -43,6 +43,8 @@ def round_(x: Any, digits: Any = 0) -> Any:
     the 1.0 its binary value 1.00499.. would give); d may be negative (ROUND(1250, -2) = 1300).
     """
     d = _int_arg("ROUND", digits)
+    if abs(d) > 1000:
+        raise SqlError(f"ROUND to {d} places is out of range", kind="runtime")
     t = type(x)
     if t is Decimal:
         return round_half_up(x, d)

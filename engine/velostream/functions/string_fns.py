@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,9 @@ def _int_arg(func: str, v: Any) -> int:
     t = type(v)
     if t is int:
         return v
-    if (t is Decimal or t is float) and v == int(v):
+    if t is Decimal and v.is_finite() and v == v.to_integral_value():
+        return int(v)
+    if t is float and math.isfinite(v) and v.is_integer():
         return int(v)
     raise SqlError(f"{func} needs an integer, got {type_name(v)} {v!r}", kind="type")
 

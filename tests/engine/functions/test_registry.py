@@ -110,3 +110,19 @@ def test_resolve_aggregate_star_and_distinct():
     for x in (1, 2, 2, 3, 3, 3):
         acc.add(x)
     assert acc.result() == 6
+
+
+def test_exactly_these_scalars_see_their_nulls():
+    # Every other scalar gives NULL when any argument is NULL (the runtime skips the call).
+    seeing = {n for n, f in SCALARS.items() if not f.null_propagating}
+    assert seeing == {
+        "COALESCE",
+        "NULLIF",
+        "CONCAT",
+        "JOIN",
+        "LEAST",
+        "GREATEST",
+        "ARRAY",
+        "STRUCT",
+        "MAP",
+    }
