@@ -4,6 +4,7 @@ that collects output rows in a list."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -76,34 +77,60 @@ class MemorySource(Source):
         return []
 
     async def batches(self) -> AsyncIterator[list[Record]]:  # type: ignore[override]
-        """The rows in order, batch.size at a time."""
-        records = to_records(self.data)
+        """The rows in order, batch.size at a time (copies: the caller's rows stay as given)."""
+        data = self.data
+        if not isinstance(data, list | tuple):
+            data = to_records(data)  # Arrow / Polars rows are fresh dicts already
+            copy = False
+        else:
+            copy = True
         offset = 0
-        for start in range(0, len(records), self.batch_size):
-            chunk = records[start : start + self.batch_size]
-            # Rows that already carry their system columns (e.g. tests) keep them.
-            given = [(r.get("_event_time"), r.get("_timestamp")) for r in chunk]
-            kept = stamp_records(
-                chunk,
-                offset,
-                self.extractor,
-                self.bad,
-                lambda i, s=start: f"{self.name}:row {s + i + 1}",
-                None,
-            )
-            if self.extractor is None:
-                now = now_ms()
-                for rec, (et, ts) in zip(kept, given, strict=True):
-                    if isinstance(et, int) and not isinstance(et, bool):
-                        rec["_event_time"] = et
-                        rec["_timestamp"] = ts if isinstance(ts, int) else et
-                    elif isinstance(ts, int) and not isinstance(ts, bool):
-                        rec["_event_time"] = rec["_timestamp"] = ts
-                    else:
-                        rec["_timestamp"] = rec["_event_time"] = now
+        for start in range(0, len(data), self.batch_size):
+            rows = data[start : start + self.batch_size]
+            was_enabled = gc.isenabled()
+            gc.disable()  # many small dicts with no cycles: skip needless collections
+            try:
+                if copy:
+                    try:
+                        chunk = [r.copy() for r in rows]
+                    except AttributeError:
+                        chunk = to_records(rows)  # raises a clear TypeError for a non-dict
+                else:
+                    chunk = list(rows)
+                if self.extractor is not None:
+                    kept = stamp_records(
+                        chunk,
+                        offset,
+                        self.extractor,
+                        self.bad,
+                        lambda i, s=start: f"{self.name}:row {s + i + 1}",
+                        None,
+                    )
+                else:
+                    kept = _stamp_given(chunk, offset)
+            finally:
+                if was_enabled:
+                    gc.enable()
             offset += len(kept)
             yield kept
             await asyncio.sleep(0)
+
+
+def _stamp_given(chunk: list[Record], offset: int) -> list[Record]:
+    """System columns for rows without an event-time field: rows that already carry an integer
+    `_event_time` / `_timestamp` (tests, replays) keep them, others get the read time."""
+    now = now_ms()
+    for i, rec in enumerate(chunk, offset):
+        et = rec.get("_event_time")
+        ts = rec.get("_timestamp")
+        if et.__class__ is not int:
+            et = ts if ts.__class__ is int else now
+        rec["_event_time"] = et
+        rec["_timestamp"] = ts if ts.__class__ is int else et
+        rec["_offset"] = i
+        rec["_partition"] = 0
+        rec["_key"] = None
+    return chunk
 
 
 class MemorySink(Sink):

@@ -25,6 +25,7 @@ DECIMAL RANGE(0, 1000). Example::
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import random
 import re
@@ -241,8 +242,7 @@ class SyntheticSource(Source):
             props.get("dead.letter.path"),
         )
         self._rng = random.Random(self.seed)
-        self._walks: dict[tuple[str, Any], float] = {}
-        self._seq: dict[str, int] = {}
+        self._gens: list[tuple[str, Callable[[Record, int], Any]]] | None = None
         self._produced = 0
         self._stopped = False
         self._group_column = next((c.name for c in self.schema if c.type == "string"), None)
@@ -261,57 +261,88 @@ class SyntheticSource(Source):
             return self.start_ms + math.floor(index * 1000 / self.rate)
         return self.start_ms + index
 
-    def _value(self, col: ColumnSpec, rec: Record, et: int) -> Any:
-        rng = self._rng
-        if col.nulls and rng.random() < col.nulls:
-            return None
+    def _compile(self, col: ColumnSpec) -> Callable[[Record, int], Any]:
+        """A generator function (record so far, event time) -> value for one column."""
+        gen = self._base_gen(col)
+        if not col.nulls:
+            return gen
+        rand, frac = self._rng.random, col.nulls
+        return lambda rec, et: None if rand() < frac else gen(rec, et)
+
+    def _base_gen(self, col: ColumnSpec) -> Callable[[Record, int], Any]:
+        rand = self._rng.random  # one draw per value keeps the sequence simple and fast
         t = col.type
         if t == "timestamp":
-            return et
+            return lambda rec, et: et
+        if t == "string" and col.enum:
+            enum, n_enum = col.enum, len(col.enum)
+            return lambda rec, et: enum[int(rand() * n_enum)]
         if t == "string":
-            if col.enum:
-                return col.enum[rng.randrange(len(col.enum))]
-            return f"{col.name}_{rng.randrange(self.keys)}"
+            names = [f"{col.name}_{k}" for k in range(self.keys)]
+            n_keys = len(names)
+            return lambda rec, et: names[int(rand() * n_keys)]
         if t == "boolean":
-            return rng.random() < 0.5
+            return lambda rec, et: rand() < 0.5
+        if t == "bigint" and col.sequence:
+            counter = itertools.count(1)
+            return lambda rec, et: next(counter)
         if t == "bigint":
-            if col.sequence:
-                n = self._seq.get(col.name, 0) + 1
-                self._seq[col.name] = n
-                return n
-            return rng.randint(math.ceil(col.lo or 0), math.floor(col.hi or 0))
-        lo, hi = col.lo or 0.0, col.hi or 0.0
+            lo_i = math.ceil(col.lo or 0)
+            span = math.floor(col.hi or 0) - lo_i + 1
+            return lambda rec, et: lo_i + int(rand() * span)
         if col.walk:
-            key = (col.name, rec.get(self._group_column) if self._group_column else None)
-            cur = self._walks.get(key)
-            if cur is None:
-                cur = rng.uniform(lo, hi)
-            else:
-                cur *= 1.0 + rng.gauss(0.0, 0.002)  # small relative step, like a price tick
-                cur = min(max(cur, lo), hi)
-            self._walks[key] = cur
-            if t == "double":
-                return cur
-            return Decimal(round(cur * 10**col.scale)).scaleb(-col.scale)
+            return self._walker(col)
         if t == "double":
-            return rng.uniform(lo, hi)
+            lo, width = col.lo or 0.0, (col.hi or 0.0) - (col.lo or 0.0)
+            return lambda rec, et: lo + rand() * width
         # DECIMAL: a uniform scaled integer, so the value is exact at its scale.
         f = 10**col.scale
-        return Decimal(rng.randint(math.ceil(lo * f), math.floor(hi * f))).scaleb(-col.scale)
+        lo_s = math.ceil((col.lo or 0) * f)
+        span_s = math.floor((col.hi or 0) * f) - lo_s + 1
+        exp = -col.scale
+        return lambda rec, et: Decimal(lo_s + int(rand() * span_s)).scaleb(exp)
+
+    def _walker(self, col: ColumnSpec) -> Callable[[Record, int], Any]:
+        """A random walk inside RANGE, one per value of the first STRING column."""
+        rng = self._rng
+        lo, hi = col.lo or 0.0, col.hi or 0.0
+        group = self._group_column
+        walks: dict[Any, float] = {}
+        scale, f = col.scale, 10**col.scale
+        is_double = col.type == "double"
+
+        def gen(rec: Record, et: int) -> Any:
+            key = rec.get(group) if group else None
+            cur = walks.get(key)
+            if cur is None:
+                cur = lo + rng.random() * (hi - lo)
+            else:
+                cur *= 1.0 + (rng.random() - 0.5) * 0.004  # a small relative step, like a tick
+                cur = min(max(cur, lo), hi)
+            walks[key] = cur
+            if is_double:
+                return cur
+            return Decimal(round(cur * f)).scaleb(-scale)
+
+        return gen
 
     def _generate(self, n: int) -> list[Record]:
+        if self._gens is None:
+            self._gens = [(c.name, self._compile(c)) for c in self.schema]
+        gens = self._gens
         out: list[Record] = []
-        schema = self.schema
+        rate, start = self.rate, self.start_ms
+        extractor = self.extractor
         for _ in range(n):
             i = self._produced
             self._produced += 1
-            et = self.event_time_of(i)
+            et = start + math.floor(i * 1000 / rate) if rate > 0 else start + i
             rec: Record = {}
-            for col in schema:
-                rec[col.name] = self._value(col, rec, et)
-            if self.extractor is not None:
+            for name, gen in gens:
+                rec[name] = gen(rec, et)
+            if extractor is not None:
                 try:
-                    et = self.extractor(rec)
+                    et = extractor(rec)
                 except EventTimeError as exc:
                     self.bad(f"{self.name}:record {i + 1}", str(exc), None)
                     continue

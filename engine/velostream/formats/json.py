@@ -14,8 +14,9 @@ from velostream import values
 # A JSON string that is a plain decimal number with a point ("123.45", "-0.5"; not "100", not
 # "1e5") is read as an exact DECIMAL with its own scale (SEMANTICS.md, Values).
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
-# A decimal-looking JSON string in raw bytes: counted to check the fast conversion path.
-_DECIMAL_STRING_BYTES = re.compile(rb'"-?[0-9]+\.[0-9]+"')
+# An upper bound on the decimal strings in raw bytes: every one ends in `.<digits>"`. This
+# pattern starts with a literal, which the regex engine scans for quickly.
+_DECIMAL_TAIL_BYTES = re.compile(rb'\.[0-9]+"')
 
 
 def infer_decimal(text: str) -> Decimal | None:
@@ -43,11 +44,11 @@ def convert_batch_decimals(records: list[dict[str, Any]], raw: bytes) -> None:
     Fast path: the keys holding decimal strings in the first records are converted column by
     column; the number converted is checked against a count of decimal-looking strings in the
     raw bytes, and any shortfall (a key that only later holds such a string) falls back to a
-    full scan, so nothing is missed.
+    full scan, so nothing is missed (a string such as "v1.2" also counts, costing only speed).
     """
     if not records or b"." not in raw:
         return
-    expected = len(_DECIMAL_STRING_BYTES.findall(raw))
+    expected = len(_DECIMAL_TAIL_BYTES.findall(raw))
     if expected == 0:
         return
     match = _DECIMAL_TEXT.match
@@ -58,8 +59,18 @@ def convert_batch_decimals(records: list[dict[str, Any]], raw: bytes) -> None:
                 keys.add(k)
     converted = 0
     for key in keys:
-        for rec in records:
-            v = rec.get(key)
+        values_ = [rec.get(key) for rec in records]
+        try:
+            matched = list(map(match, values_))  # C-level loop; TypeError if a value is no str
+        except TypeError:
+            matched = None
+        if matched is not None and all(matched):
+            # Every value of this key is a decimal string: convert the column in bulk.
+            for rec, d in zip(records, map(Decimal, values_), strict=True):
+                rec[key] = d
+            converted += len(records)
+            continue
+        for rec, v in zip(records, values_, strict=True):
             if v.__class__ is str and match(v):
                 rec[key] = Decimal(v)
                 converted += 1
