@@ -259,7 +259,10 @@ def _decimal_div(a: Decimal | int, b: Decimal | int) -> Decimal:
     sb = decimal_scale(b) if type(b) is Decimal else 0
     scale = sa if sa > sb else sb
     scale = scale + 4 if scale > 2 else 6
-    q = _dec_div_trunc(a, b).quantize(_quantum(scale), ROUND_HALF_UP, DEC_CTX)
+    try:
+        q = _dec_div_trunc(a, b).quantize(_quantum(scale), ROUND_HALF_UP, DEC_CTX)
+    except ArithmeticError:  # more than 76 digits at that scale
+        raise SqlError(f"{a} / {b} is out of the DECIMAL range", kind="runtime") from None
     return q if q else q.copy_abs()  # no "-0.000000"
 
 
@@ -295,7 +298,10 @@ def mod(a: Any, b: Any) -> Any:
         return None
     if rt is float:
         return math.fmod(a, b) if math.isfinite(a) else math.nan
-    return DEC_CTX.remainder(Decimal(a) if type(a) is int else a, b)
+    try:
+        return DEC_CTX.remainder(Decimal(a) if type(a) is int else a, b)
+    except ArithmeticError:  # the quotient needs more than 76 digits
+        raise SqlError(f"MOD({a}, {b}) is out of the DECIMAL range", kind="runtime") from None
 
 
 def neg(a: Any) -> Any:
@@ -756,6 +762,13 @@ def parse_type(spec: Any) -> SqlType:
 
 def round_half_up(d: Decimal, scale: int) -> Decimal:
     """Round a DECIMAL to ``scale`` digits after the point, half away from zero, exactly."""
+    try:
+        return _round_half_up(d, scale)
+    except ArithmeticError:  # more than 76 digits at that scale
+        raise SqlError(f"{d} rounded to {scale} places is out of range", kind="runtime") from None
+
+
+def _round_half_up(d: Decimal, scale: int) -> Decimal:
     if scale >= 0:
         out = d.quantize(Decimal((0, (1,), -scale)), rounding=ROUND_HALF_UP, context=DEC_CTX)
     else:

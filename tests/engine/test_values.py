@@ -531,3 +531,12 @@ def test_timestamp_text_forms():
         v.to_datetime("--5")
     with pytest.raises(SqlError):
         v.to_datetime([1])
+
+
+def test_decimal_results_beyond_76_digits_are_errors():
+    with pytest.raises(SqlError):
+        v.div(D("1E+80"), 3)
+    with pytest.raises(SqlError):
+        v.mod(D("1E+100"), D("0.0001"))
+    with pytest.raises(SqlError):
+        v.cast(D("1E+80"), "DECIMAL(100, 2)")
