@@ -34,9 +34,10 @@ class Result:
 
     statement: Statement
     kind: str  # rows | job | info
-    rows: Rows = field(default_factory=list)
+    # repr=False: asyncio formats the finished task's result (this) when it restores handlers
+    rows: Rows = field(default_factory=list, repr=False)
     columns: list[str] = field(default_factory=list)
-    job: Job | None = None
+    job: Job | None = field(default=None, repr=False)
     message: str = ""
 
 

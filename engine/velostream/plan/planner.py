@@ -19,7 +19,7 @@ class Catalog:
 
     streams: dict[str, Statement] = field(default_factory=dict)  # CREATE STREAM name -> stmt
     tables: dict[str, Statement] = field(default_factory=dict)  # CREATE TABLE name -> stmt
-    memory: dict[str, object] = field(default_factory=dict)  # registered Python data
+    memory: dict[str, object] = field(default_factory=dict, repr=False)  # registered data
     columns: dict[str, list[str]] = field(default_factory=dict)  # known output columns
 
 

@@ -252,28 +252,55 @@ def star_fields(row: dict, qualifier: str, joined: bool) -> dict:
 
 def build_projection(
     plan: QueryPlan, compiler: Compiler, row: RowResolver, joined: bool
-) -> tuple[Callable[..., dict], list[str]]:
-    """`proj(r, w) -> output row` with select-alias reuse, and the output column names."""
-    lines = ["def _proj(r, w):", "    o = {}"]
+) -> tuple[Callable[..., dict], Callable[..., None] | None, list[str]]:
+    """The projection with select-alias reuse: `proj(r, w) -> output row`, a batch loop
+    `batch(rows, append)` that filters and projects a whole batch (None when the query has
+    OVER functions), and the output column names."""
+    body: list[str] = []
     names: list[str] = []
+    simple = True  # a dict display of the outputs, when no `*` needs merging in
     row.allow_over = True
     for i, ((name, node), star) in enumerate(zip(plan.items, plan.star, strict=True)):
         if star is not None:
-            lines.append(f"    o.update(_star(r, {star!r}, {joined!r}))")
+            body.append(f"o.update(_star(r, {star!r}, {joined!r}))")
             names.append("*")
+            simple = False
             continue
-        code = compiler.compile(node)
         var = f"v{i}"
-        lines.append(f"    {var} = {code}")
-        lines.append(f"    o[{name!r}] = {var}")
+        body.append(f"{var} = {compiler.compile(node)}")
         row.aliases[name.lower()] = var
         names.append(name)
-    lines.append("    return o")
-    compiler.env["_star"] = star_fields
-    exec("\n".join(lines), compiler.env)  # generated from the parsed AST, not from user text
     row.allow_over = False
     row.aliases.clear()
-    return compiler.env["_proj"], names
+    out_vars = [(n, f"v{i}") for i, (n, _) in enumerate(plan.items) if n != "*"]
+    if simple:
+        result = "{" + ", ".join(f"{n!r}: {v}" for n, v in out_vars) + "}"
+        lines = [f"    {b}" for b in body]
+    else:
+        lines = ["    o = {}"]
+        order = iter(out_vars)
+        for b in body:
+            lines.append(f"    {b}")
+            if not b.startswith("o.update"):
+                n, v = next(order)
+                lines.append(f"    o[{n!r}] = {v}")
+        result = "o"
+    src = ["def _proj(r, w):", *lines, f"    return {result}"]
+    compiler.env["_star"] = star_fields
+    exec("\n".join(src), compiler.env)  # generated from the parsed AST, not from user text
+    proj = compiler.env["_proj"]
+    if row.over:
+        return proj, None, names
+    where = compiler.compile(plan.where) if plan.where is not None else None
+    loop = ["def _batch(rows, append):", "    for r in rows:"]
+    pad = "        "
+    if where is not None:
+        loop.append(f"{pad}if ({where}) is not True:")
+        loop.append(f"{pad}    continue")
+    loop += [pad + line.strip() if line.startswith("    ") else line for line in lines]
+    loop.append(f"{pad}append(({result}, r['_event_time']))")
+    exec("\n".join(loop), compiler.env)  # generated from the parsed AST, not from user text
+    return proj, compiler.env["_batch"], names
 
 
 def build_group_output(

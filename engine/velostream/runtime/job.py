@@ -238,7 +238,7 @@ class Job:
         async for batch in src.batches():
             self.stats.records_in += len(batch)
             if simple:
-                core.push_batch(batch)
+                self._project_batch(core, batch)
             else:
                 for r in batch:
                     handle(r)
@@ -253,6 +253,25 @@ class Job:
             await self._flush()
             if pipe.done or self._stop.is_set():
                 return
+
+    def _project_batch(self, core: Any, batch: list[dict]) -> None:
+        """Filter and project a batch with the generated loop, then apply LIMIT."""
+        out = self.pipeline.output
+        if out.distinct:
+            core.push_batch(batch)
+            return
+        pending = self.pending
+        before = len(pending)
+        core.push_batch(batch, pending.append)
+        if out.limit is not None:
+            room = out.limit - out.count
+            added = len(pending) - before
+            if added >= room:
+                del pending[before + room :]
+                out.count = out.limit
+                out.done = True
+            else:
+                out.count += added
 
     async def _run_merged(self) -> None:
         """Bounded inputs merged by event time: the earliest next record goes first; ties go

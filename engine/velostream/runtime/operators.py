@@ -64,7 +64,7 @@ class ProjectOp:
         row = RowResolver(plan, joined)
         comp = Compiler(row)
         self.where = comp.lambda_("r", plan.where) if plan.where is not None else None
-        self.project, self.columns = build_projection(plan, comp, row, joined)
+        self.project, self.batch, self.columns = build_projection(plan, comp, row, joined)
         self.over = OverState(row.over) if row.over else None
         self.counters = Counters()
 
@@ -79,20 +79,14 @@ class ProjectOp:
         for rr, w in self.over.push(r):
             self.emit(self.project(rr, w), rr.get("_event_time"))
 
-    def push_batch(self, rows: list[dict]) -> None:
-        """Process a batch of records (the common, fast path)."""
-        if self.over is not None:
-            for r in rows:
-                self.push(r)
+    def push_batch(self, rows: list[dict], append: Callable[[tuple], None] | None = None) -> None:
+        """Process a batch of records. With `append`, output (row, ts) pairs go straight to it
+        (the caller then applies DISTINCT/LIMIT); this is the generated, fast loop."""
+        if self.batch is not None and append is not None:
+            self.batch(rows, append)
             return
-        where, project, emit = self.where, self.project, self.emit
-        if where is None:
-            for r in rows:
-                emit(project(r, None), r["_event_time"])
-        else:
-            for r in rows:
-                if where(r) is True:
-                    emit(project(r, None), r["_event_time"])
+        for r in rows:
+            self.push(r)
 
     def advance(self, wm: int) -> None:
         """Projections keep no windows."""

@@ -1,0 +1,135 @@
+"""Record batches as typed Polars columns, for the vectorized operators.
+
+A batch reaches the vectorized path either as a list of record dicts (what every source yields)
+or as a Polars DataFrame (columnar sources). Either way it becomes a `Columns`: a DataFrame with
+the columns a query reads, each tagged with the one SQL kind all its values share. A column
+whose values mix kinds (ints and floats, bools among ints, ...) cannot be computed exactly as the
+row path computes it, so the batch is declined (None) and runs row by row instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from velostream.runtime.codegen import _ci_get
+
+# Kinds of a column: every non-NULL value is of that Python type.
+INT, FLOAT, STR, BOOL, DEC, NULL = "int", "float", "str", "bool", "dec", "null"
+_PY_KIND = {int: INT, float: FLOAT, str: STR, bool: BOOL, Decimal: DEC}
+_NONE = type(None)
+INT64_LIMIT = 2**63
+
+
+@dataclass
+class Columns:
+    """A batch as typed columns: `frame` holds one column per name read by the query."""
+
+    frame: pl.DataFrame
+    kinds: dict[str, str]  # column name -> kind
+    scales: dict[str, int]  # DEC columns: the largest scale of their values
+
+
+def _column_values(rows: list[dict], name: str) -> list[Any]:
+    """The values of field `name` as the row path reads them (case-insensitive fallback)."""
+    try:
+        return [r[name] for r in rows]
+    except KeyError:
+        return [r[name] if name in r else _ci_get(r, name) for r in rows]
+
+
+def rows_to_columns(rows: list[dict], names: list[str]) -> Columns | None:
+    """The fields `names` of record dicts as typed columns, or None when a column mixes kinds."""
+    data: dict[str, pl.Series] = {}
+    kinds: dict[str, str] = {}
+    scales: dict[str, int] = {}
+    for name in names:
+        values = _column_values(rows, name)
+        types = set(map(type, values))
+        types.discard(_NONE)
+        if not types:
+            kinds[name] = NULL
+            data[name] = pl.Series(name, values, dtype=pl.Null)
+            continue
+        if len(types) != 1:
+            return None
+        kind = _PY_KIND.get(types.pop())
+        if kind is None:
+            return None
+        try:
+            if kind == INT:
+                s = pl.Series(name, values, dtype=pl.Int64, strict=True)
+            elif kind == FLOAT:
+                s = pl.Series(name, values, dtype=pl.Float64, strict=True)
+            elif kind == STR:
+                s = pl.Series(name, values, dtype=pl.String, strict=True)
+            elif kind == BOOL:
+                s = pl.Series(name, values, dtype=pl.Boolean, strict=True)
+            else:
+                # Python Decimals convert to Polars at ~4 us each, slower than the row path.
+                return None
+        except (TypeError, OverflowError, ValueError, pl.exceptions.PolarsError):
+            return None  # e.g. an int beyond 64 bits
+        kinds[name] = kind
+        data[name] = s
+    return Columns(pl.DataFrame(data), kinds, scales)
+
+
+_INT_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def frame_to_columns(frame: pl.DataFrame, names: list[str]) -> Columns | None:
+    """The columns `names` of a DataFrame as typed columns (resolved as the row path resolves
+    a field of the dict `to_pylist()` would give), or None when a type has no exact kind."""
+    present = frame.columns
+    lower = {}
+    for c in present:
+        lower.setdefault(c.lower(), c)
+    exprs = []
+    kinds: dict[str, str] = {}
+    scales: dict[str, int] = {}
+    for name in names:
+        src = name if name in present else lower.get(name.lower())
+        if src is None:
+            exprs.append(pl.lit(None, dtype=pl.Null).alias(name))
+            kinds[name] = NULL
+            continue
+        dt = frame.schema[src]
+        col = pl.col(src)
+        if dt == pl.Null or frame[src].null_count() == frame.height:
+            kinds[name] = NULL
+            exprs.append(pl.lit(None, dtype=pl.Null).alias(name))
+            continue
+        if dt in _INT_TYPES:
+            kinds[name] = INT
+            exprs.append(col.cast(pl.Int64).alias(name))
+        elif dt == pl.UInt64:
+            mx = frame[src].max()
+            if mx is not None and mx >= INT64_LIMIT:  # type: ignore[operator]
+                return None
+            kinds[name] = INT
+            exprs.append(col.cast(pl.Int64).alias(name))
+        elif dt in (pl.Float32, pl.Float64):
+            kinds[name] = FLOAT
+            exprs.append(col.cast(pl.Float64).alias(name))
+        elif dt == pl.String:
+            kinds[name] = STR
+            exprs.append(col.alias(name))
+        elif dt == pl.Boolean:
+            kinds[name] = BOOL
+            exprs.append(col.alias(name))
+        elif isinstance(dt, pl.Decimal):
+            kinds[name] = DEC
+            scales[name] = dt.scale or 0
+            exprs.append(col.cast(pl.Decimal(38, dt.scale or 0)).alias(name))
+        else:
+            return None
+    return Columns(frame.select(exprs) if exprs else pl.DataFrame(), kinds, scales)
+
+
+def frame_to_rows(frame: pl.DataFrame) -> list[dict]:
+    """Record dicts of a DataFrame, as the memory source makes them (decimals stay Decimal)."""
+    return frame.to_arrow().to_pylist()

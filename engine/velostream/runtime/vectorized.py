@@ -1,0 +1,668 @@
+"""The vectorized fast path of windowed and grouped aggregation (Polars micro-batches).
+
+`vectorize_aggregate(plan, emit, on_late)` returns a `VectorAggregateOp` for the plans it can
+compute exactly (one source, no joins, no OVER, TUMBLING/SLIDING or no window, EMIT FINAL,
+COUNT/SUM/AVG/MIN/MAX over columns, literals, arithmetic, comparisons and boolean logic), or
+None. The operator IS an `AggregateOp`: it shares its state (the window dicts, the heap of open
+windows, the accumulator objects), its output function (select list and HAVING) and its window
+closing, so whatever a batch cannot do exactly (mixed value types, Python Decimals, a possible
+integer overflow, a NaN where Polars and Python disagree, a tiny batch) simply runs row by row
+through the inherited `push` and meets the same state.
+
+Per batch (`ingest`): the watermark before each record is the running max of `_event_time -
+delay` shifted by one record (as the row path sees it); records whose windows have all closed
+are late; the rest are assigned to windows and grouped by (window start, keys) in first-arrival
+order; the per-group partial aggregates are folded into the accumulators in that order, so
+windows hold their groups in the order the row path would have created them.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlglot import exp
+
+from velostream.functions.aggregates import (
+    AvgAcc,
+    CountAcc,
+    CountStarAcc,
+    MaxAcc,
+    MinAcc,
+    SumAcc,
+)
+from velostream.plan.logical import QueryPlan
+from velostream.runtime.columnar import (
+    BOOL,
+    DEC,
+    FLOAT,
+    INT,
+    INT64_LIMIT,
+    NULL,
+    STR,
+    Columns,
+    frame_to_columns,
+    frame_to_rows,
+    rows_to_columns,
+)
+from velostream.runtime.compile import inline_aliases
+from velostream.runtime.operators import AggregateOp, Emit, _Group
+from velostream.values import DEC_CTX
+
+FLOAT_EXACT = 2**53  # ints up to this magnitude convert to DOUBLE exactly
+DEC_LIMIT = 10**38  # Polars Decimal(38, s) holds scaled values below this
+MIN_ROWS = 256  # smaller batches run row by row (Polars' fixed cost per batch is ~0.3 ms)
+
+_AGG_KIND = {
+    CountStarAcc: "count_star",
+    CountAcc: "count",
+    SumAcc: "sum",
+    AvgAcc: "sum",
+    MinAcc: "min",
+    MaxAcc: "max",
+}
+_NODES = (
+    exp.Column,
+    exp.Paren,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.Neg,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.IntDiv,
+    exp.Mod,
+    exp.EQ,
+    exp.NEQ,
+    exp.LT,
+    exp.LTE,
+    exp.GT,
+    exp.GTE,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Is,
+    exp.Identifier,
+)
+_CMP = {
+    exp.EQ: "__eq__",
+    exp.NEQ: "__ne__",
+    exp.LT: "__lt__",
+    exp.LTE: "__le__",
+    exp.GT: "__gt__",
+    exp.GTE: "__ge__",
+}
+
+
+class Decline(Exception):
+    """This batch cannot be computed exactly here: it runs row by row."""
+
+
+@dataclass
+class Val:
+    """A compiled expression: its Polars form, its kind and (ints) a bound on |value|."""
+
+    expr: pl.Expr
+    kind: str
+    bound: int = 0
+
+
+def _supported(node: exp.Expression | None) -> bool:
+    """True when every node of an expression is one the Polars compiler handles."""
+    if node is None:
+        return True
+    for n in node.walk():
+        if not isinstance(n, _NODES):
+            return False
+        if isinstance(n, exp.Literal) and not n.is_string and "." in n.this:
+            return False  # a DECIMAL literal: exact decimal arithmetic stays on the row path
+        if isinstance(n, exp.Is) and not isinstance(n.expression, exp.Null):
+            return False
+    return True
+
+
+def columns_read(nodes: list[exp.Expression]) -> list[str]:
+    """The field names the expressions read from the input row, in first-use order."""
+    out: list[str] = []
+    for node in nodes:
+        for c in node.find_all(exp.Column):
+            if c.name not in out:
+                out.append(c.name)
+    return out
+
+
+class ExprCompiler:
+    """SQL expression -> Polars expression with the row path's exact semantics, for one batch
+    (kinds and integer bounds come from the batch); raises `Decline` when they could differ."""
+
+    def __init__(self, cols: Columns, bounds: dict[str, int]):
+        self.cols = cols
+        self.bounds = bounds
+        self.guards: list[pl.Expr] = []  # scalar conditions that must all be False
+
+    def compile(self, node: exp.Expression) -> Val:
+        """The Polars form of `node`."""
+        if isinstance(node, exp.Paren):
+            return self.compile(node.this)
+        if isinstance(node, exp.Column):
+            kind = self.cols.kinds[node.name]
+            if kind == NULL:
+                return Val(pl.lit(None), NULL)
+            return Val(pl.col(node.name), kind, self.bounds.get(node.name, 0))
+        if isinstance(node, exp.Literal):
+            return self._literal(node)
+        if isinstance(node, exp.Boolean):
+            return Val(pl.lit(bool(node.this), dtype=pl.Boolean), BOOL)
+        if isinstance(node, exp.Null):
+            return Val(pl.lit(None), NULL)
+        if isinstance(node, exp.Neg):
+            v = self.compile(node.this)
+            if v.kind in (INT, FLOAT):
+                return Val(-v.expr, v.kind, v.bound)
+            if v.kind == NULL:
+                return v
+            raise Decline
+        if isinstance(node, exp.Add | exp.Sub | exp.Mul):
+            return self._arith(node)
+        if isinstance(node, exp.Div | exp.IntDiv):
+            return self._div(node)
+        if isinstance(node, exp.Mod):
+            return self._mod(node)
+        op = _CMP.get(type(node))
+        if op is not None:
+            return self._compare(node, op)
+        if isinstance(node, exp.And | exp.Or):
+            a, b = self._logic(node.this), self._logic(node.expression)
+            return Val(a & b if isinstance(node, exp.And) else a | b, BOOL)
+        if isinstance(node, exp.Not):
+            return Val(~self._logic(node.this), BOOL)
+        if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+            v = self.compile(node.this)
+            test = v.expr.is_not_null() if node.args.get("negate") else v.expr.is_null()
+            return Val(test, BOOL)
+        raise Decline
+
+    def _literal(self, node: exp.Literal) -> Val:
+        if node.is_string:
+            return Val(pl.lit(node.this, dtype=pl.String), STR)
+        text = node.this
+        try:
+            i = int(text)
+        except ValueError:
+            if "." in text:
+                raise Decline from None
+            return Val(pl.lit(float(text), dtype=pl.Float64), FLOAT)
+        if abs(i) >= INT64_LIMIT:
+            raise Decline
+        return Val(pl.lit(i, dtype=pl.Int64), INT, abs(i))
+
+    def _pair(self, node: exp.Binary) -> tuple[Val, Val]:
+        return self.compile(node.this), self.compile(node.expression)
+
+    @staticmethod
+    def _as_float(v: Val) -> pl.Expr:
+        if v.kind == INT:
+            if v.bound > FLOAT_EXACT:
+                raise Decline
+            return v.expr.cast(pl.Float64)
+        return v.expr
+
+    def _arith(self, node: exp.Expression) -> Val:
+        a, b = self._pair(node)
+        if a.kind == NULL or b.kind == NULL:
+            if a.kind in (INT, FLOAT, NULL) and b.kind in (INT, FLOAT, NULL):
+                return Val(pl.lit(None), NULL)
+            raise Decline
+        if a.kind == INT and b.kind == INT:
+            if isinstance(node, exp.Mul):
+                bound = a.bound * b.bound
+            else:
+                bound = a.bound + b.bound
+            if bound >= INT64_LIMIT:
+                raise Decline
+            ea, eb = a.expr, b.expr
+        elif a.kind in (INT, FLOAT) and b.kind in (INT, FLOAT):
+            ea, eb, bound = self._as_float(a), self._as_float(b), 0
+        else:
+            raise Decline
+        kind = INT if a.kind == INT and b.kind == INT else FLOAT
+        if isinstance(node, exp.Add):
+            return Val(ea + eb, kind, bound)
+        if isinstance(node, exp.Sub):
+            return Val(ea - eb, kind, bound)
+        return Val(ea * eb, kind, bound)
+
+    def _div(self, node: exp.Expression) -> Val:
+        a, b = self._pair(node)
+        if a.kind == NULL or b.kind == NULL:
+            if a.kind in (INT, FLOAT, NULL) and b.kind in (INT, FLOAT, NULL):
+                return Val(pl.lit(None), NULL)
+            raise Decline
+        if a.kind not in (INT, FLOAT) or b.kind not in (INT, FLOAT):
+            raise Decline
+        ea, eb = self._as_float(a), self._as_float(b)
+        return Val(pl.when(eb == 0).then(None).otherwise(ea / eb), FLOAT)
+
+    def _mod(self, node: exp.Mod) -> Val:
+        a, b = self._pair(node)
+        if a.kind == NULL or b.kind == NULL:
+            if a.kind in (INT, FLOAT, NULL) and b.kind in (INT, FLOAT, NULL):
+                return Val(pl.lit(None), NULL)
+            raise Decline
+        if a.kind != INT or b.kind != INT:
+            raise Decline
+        r = a.expr.abs() % b.expr.abs()  # SQL MOD: the sign follows the dividend
+        out = pl.when(b.expr == 0).then(None).when(a.expr < 0).then(-r).otherwise(r)
+        return Val(out, INT, a.bound)
+
+    def _compare(self, node: exp.Expression, op: str) -> Val:
+        a, b = self._pair(node)
+        if a.kind == NULL or b.kind == NULL:
+            return Val(pl.lit(None, dtype=pl.Boolean), BOOL)
+        ka, kb = a.kind, b.kind
+        if ka == kb and ka in (INT, STR, BOOL, DEC):
+            ea, eb = a.expr, b.expr
+        elif ka in (INT, FLOAT) and kb in (INT, FLOAT):
+            ea, eb = self._as_float(a), self._as_float(b)
+            # Polars orders NaN as a number; Python's comparisons with NaN are all False.
+            for v, e in ((a, ea), (b, eb)):
+                if v.kind == FLOAT:
+                    self.guards.append(e.is_nan().any())
+        else:
+            raise Decline
+        return Val(getattr(ea, op)(eb), BOOL)
+
+    def _logic(self, node: exp.Expression) -> pl.Expr:
+        v = self.compile(node)
+        if v.kind == BOOL:
+            return v.expr
+        if v.kind == NULL:
+            return pl.lit(None, dtype=pl.Boolean)
+        raise Decline  # AND/OR/NOT of a non-boolean: the row path raises the type error
+
+
+@dataclass
+class _SlotPlan:
+    """How one aggregate slot is computed per batch."""
+
+    op: str  # count_star | count | sum | min | max
+    arg: exp.Expression | None
+
+
+class VectorAggregateOp(AggregateOp):
+    """`AggregateOp` with a Polars path for whole batches (see the module docstring)."""
+
+    min_rows = MIN_ROWS
+
+    def __init__(
+        self,
+        plan: QueryPlan,
+        emit: Emit,
+        on_late: Callable[[dict, str], None] | None,
+        slots: list[_SlotPlan],
+    ):
+        super().__init__(plan, emit, False, on_late)
+        self.slot_plans = slots
+        self.key_nodes = [inline_aliases(g, plan) for g in plan.group_by]
+        self.where_node = plan.where
+        nodes = [*self.key_nodes, *(s.arg for s in slots if s.arg is not None)]
+        if plan.where is not None:
+            nodes.append(plan.where)
+        names = columns_read(nodes)
+        self.names = ["_event_time", *[n for n in names if n != "_event_time"]]
+        self.dead_letter = plan.late_strategy == "dead_letter"
+        self._merge_cache: dict[tuple, Callable[..., None]] = {}
+        self.batches_vectorized = 0
+        self.batches_row = 0
+
+    # -- entry point -------------------------------------------------------------------
+
+    def ingest(self, batch: Any, delay: int) -> int:
+        """Process a whole batch (record dicts or a Polars DataFrame), advancing the
+        watermark record by record as the row path does; returns the new watermark."""
+        n = len(batch)
+        if n == 0:
+            return self.wm
+        is_frame = isinstance(batch, pl.DataFrame)
+        if n >= self.min_rows:
+            cols = (
+                frame_to_columns(batch, self.names)
+                if is_frame
+                else rows_to_columns(batch, self.names)
+            )
+            if cols is not None:
+                try:
+                    self._vector(cols, delay, batch)
+                    self.batches_vectorized += 1
+                    return self.wm
+                except Decline:
+                    pass
+        self.batches_row += 1
+        return self._ingest_rows(frame_to_rows(batch) if is_frame else batch, delay)
+
+    def _ingest_rows(self, rows: list[dict], delay: int) -> int:
+        push = self.push
+        for r in rows:
+            push(r)
+            t = r["_event_time"] - delay
+            if t > self.wm:
+                self.wm = t
+        return self.wm
+
+    # -- the vectorized batch ----------------------------------------------------------
+
+    def _vector(self, cols: Columns, delay: int, batch: Any) -> None:
+        df = cols.frame
+        kinds = cols.kinds
+        if kinds["_event_time"] != INT or df["_event_time"].null_count():
+            raise Decline
+        bounds = self._bounds(cols)
+        if bounds.get("_event_time", 0) >= 2**62 or abs(delay) >= 2**62:
+            raise Decline
+        comp = ExprCompiler(cols, bounds)
+        wm0 = self.wm
+        et = pl.col("_event_time")
+        t = et - delay if delay else et
+        wm_before = pl.max_horizontal(pl.lit(wm0, dtype=pl.Int64), t.cum_max().shift(1))
+        exprs: list[pl.Expr] = []
+        keep: pl.Expr | None = None
+        if self.where_node is not None:
+            w = comp.compile(self.where_node)
+            if w.kind == NULL:
+                keep = pl.lit(False)
+            elif w.kind == BOOL:
+                keep = w.expr.fill_null(False)
+            else:
+                raise Decline
+        key_names = []
+        for i, node in enumerate(self.key_nodes):
+            v = comp.compile(node)
+            if v.kind == FLOAT:
+                raise Decline  # NaN and -0.0 group differently in Polars and in a dict
+            name = f"\x00k{i}"
+            key_names.append(name)
+            exprs.append((v.expr if v.kind != NULL else pl.lit(None)).alias(name))
+        aggs, folds = self._partials(comp, exprs, df.height)
+        if comp.guards:
+            if any(df.select(g.alias(f"g{i}") for i, g in enumerate(comp.guards)).row(0)):
+                raise Decline
+        w = self.window
+        late = 0
+        late_mask: pl.Expr | None = None
+        if w is None:
+            exprs.append(et.alias("\x00et"))
+            sel = df.select(exprs) if keep is None else df.filter(keep).select(exprs)
+            group_cols = key_names or [pl.lit(0).alias("\x00g")]
+            aggs.append(pl.col("\x00et").last().alias("\x00ts"))
+        else:
+            if w.kind == "TUMBLING":
+                size = w.size_ms
+                ws = et - et % size
+                live = ws + size > wm_before
+                exprs.append(ws.alias("\x00ws"))
+                mask = live if keep is None else keep & live
+                late_mask = ~live if keep is None else keep & ~live
+                both = df.with_columns(mask.alias("\x00keep"), late_mask.alias("\x00late"))
+                late = int(both["\x00late"].sum())
+                sel = both.filter(pl.col("\x00keep")).select(exprs)
+            else:
+                size, adv = w.size_ms, w.advance_ms
+                last = et - et % adv
+                first_ok = (last > et - size) & (last + size > wm_before)
+                late_mask = ~first_ok if keep is None else keep & ~first_ok
+                reach = -(-size // adv) + 1
+                pre = df.with_columns(
+                    late_mask.alias("\x00late"),
+                    last.alias("\x00last"),
+                    wm_before.alias("\x00wmb"),
+                    (keep if keep is not None else pl.lit(True)).alias("\x00keep"),
+                )
+                late = int(pre["\x00late"].sum())
+                pre = pre.filter(pl.col("\x00keep") & ~pl.col("\x00late"))
+                ws = pl.col("\x00last") - pl.col("\x00j") * adv
+                sel = (
+                    pre.with_columns(pl.int_ranges(0, reach).alias("\x00j"))
+                    .explode("\x00j")
+                    .filter((ws > et - size) & (ws + size > pl.col("\x00wmb")))
+                    .select([*exprs, ws.alias("\x00ws")])
+                )
+            group_cols = ["\x00ws", *key_names]
+        if sel.height:
+            parts = sel.group_by(group_cols, maintain_order=True).agg(aggs)
+            self._fold(parts, key_names, folds)
+        if late:
+            self.counters.late += late
+            if self.dead_letter and self.on_late is not None:
+                self._report_late(batch, df, late_mask)
+        tmax = df["_event_time"].max() - delay  # type: ignore[operator]
+        if tmax > self.wm:
+            self.wm = tmax
+
+    def _bounds(self, cols: Columns) -> dict[str, int]:
+        """max |value| of every integer and decimal column of the batch (scaled for DEC)."""
+        names = [n for n, k in cols.kinds.items() if k in (INT, DEC)]
+        if not names:
+            return {}
+        exprs = []
+        for n in names:
+            col = pl.col(n)
+            if cols.kinds[n] == DEC:
+                col = col.cast(pl.Decimal(38, cols.scales[n])).cast(pl.Int128, strict=False)
+            exprs += [col.max().alias(n + "\x00max"), col.min().alias(n + "\x00min")]
+        row = cols.frame.select(exprs).row(0)
+        out = {}
+        for i, n in enumerate(names):
+            hi, lo = row[2 * i], row[2 * i + 1]
+            if hi is None:
+                out[n] = 0
+            elif cols.kinds[n] == DEC:
+                out[n] = max(abs(hi), abs(lo))  # type: ignore[arg-type]
+            else:
+                out[n] = max(abs(hi), abs(lo))  # type: ignore[arg-type]
+        return out
+
+    def _partials(
+        self, comp: ExprCompiler, exprs: list[pl.Expr], nrows: int
+    ) -> tuple[list[pl.Expr], list[tuple[str, ...]]]:
+        """Per-group partial aggregates of each slot, and how each folds into its
+        accumulator: (fold kind, result column names...)."""
+        aggs: list[pl.Expr] = []
+        folds: list[tuple[str, ...]] = []
+        for i, s in enumerate(self.slot_plans):
+            p = f"\x00p{i}"
+            if s.op == "count_star":
+                aggs.append(pl.len().alias(p))
+                folds.append(("count", p))
+                continue
+            v = comp.compile(s.arg)  # type: ignore[arg-type]
+            if v.kind == NULL:
+                folds.append(("skip",))
+                continue
+            a = f"\x00a{i}"
+            exprs.append(v.expr.alias(a))
+            col = pl.col(a)
+            if s.op == "count":
+                aggs.append(col.count().alias(p))
+                folds.append(("count", p))
+            elif s.op == "sum":
+                if v.kind == INT:
+                    if nrows * v.bound >= INT64_LIMIT:
+                        raise Decline
+                    aggs += [col.sum().alias(p), col.count().alias(p + "n")]
+                    folds.append(("sum_int", p, p + "n"))
+                elif v.kind == FLOAT:
+                    # a DOUBLE sum must add in record order to round as the row path does
+                    aggs.append(col.drop_nulls().alias(p))
+                    folds.append(("sum_float", p))
+                elif v.kind == DEC and isinstance(s.arg, exp.Column):
+                    if nrows * comp.bounds.get(s.arg.name, DEC_LIMIT) >= DEC_LIMIT:
+                        raise Decline
+                    aggs += [col.sum().alias(p), col.count().alias(p + "n")]
+                    folds.append(("sum_dec", p, p + "n"))
+                else:
+                    raise Decline
+            else:
+                if v.kind == FLOAT:
+                    # NaN and -0.0 make Polars' MIN/MAX differ from the row path's first-wins
+                    comp.guards.append(v.expr.is_nan().any())
+                    comp.guards.append(((v.expr == 0.0) & (1.0 / v.expr < 0.0)).any())
+                elif v.kind not in (INT, STR) and not (
+                    v.kind == DEC and isinstance(s.arg, exp.Column)
+                ):
+                    raise Decline
+                aggs.append((col.min() if s.op == "min" else col.max()).alias(p))
+                folds.append(("minmax", p))
+        return aggs, folds
+
+    # -- folding partial aggregates into the accumulators ----------------------------------
+
+    def _fold(self, parts: pl.DataFrame, key_names: list[str], folds: list[tuple[str, ...]]):
+        sig = (tuple(f[0] for f in folds), len(key_names))
+        merge = self._merge_cache.get(sig)
+        if merge is None:
+            merge = self._merge_cache[sig] = self._build_merge(folds, len(key_names))
+        cols = [parts[n].to_list() for n in self._part_columns(key_names, folds)]
+        merge(cols)
+
+    def _part_columns(self, key_names: list[str], folds: list[tuple[str, ...]]) -> list[str]:
+        names = ["\x00ws"] if self.window is not None else ["\x00ts"]
+        names += key_names
+        for f in folds:
+            names += f[1:]
+        return names
+
+    def _build_merge(self, folds: list[tuple[str, ...]], nkeys: int) -> Callable[[list], None]:
+        """Generate the loop that folds one batch's partials into the group state."""
+        windowed = self.window is not None
+        lead = "ws" if windowed else "ts"
+        keys = [f"k{i}" for i in range(nkeys)]
+        vals: list[str] = []
+        body: list[str] = []
+        for i, f in enumerate(folds):
+            kind = f[0]
+            names = [f"p{i}_{j}" for j in range(len(f) - 1)]
+            vals += names
+            if kind == "count":
+                body.append(f"a[{i}].n += {names[0]}")
+            elif kind == "sum_int":
+                body += [f"x = a[{i}]", f"x.i += {names[0]}", f"x.n += {names[1]}"]
+            elif kind == "sum_float":
+                body += [
+                    f"if {names[0]}:",
+                    f"    x = a[{i}]",
+                    "    f = x.f",
+                    f"    for v in {names[0]}:",
+                    "        f += v",
+                    "    x.f = f",
+                    f"    x.n += len({names[0]})",
+                    "    x.has_f = True",
+                ]
+            elif kind == "sum_dec":
+                body += [
+                    f"if {names[1]}:",
+                    f"    x = a[{i}]",
+                    f"    x.d = _dec_add(x.d, {names[0]})",
+                    "    x.has_d = True",
+                    f"    x.n += {names[1]}",
+                ]
+            elif kind == "minmax":
+                body += [f"if {names[0]} is not None:", f"    a[{i}].add({names[0]})"]
+        key = "(" + "".join(k + ", " for k in keys) + ")"
+        row = ", ".join([lead, *keys, *vals])
+        lines = ["def _merge(cols):", f"    for {row}, in zip(*cols):", f"        key = {key}"]
+        if windowed:
+            lines += [
+                "        we = ws + size",
+                "        win = (ws, we)",
+                "        groups = windows.get(win)",
+                "        if groups is None:",
+                "            groups = windows[win] = {}",
+                "            heappush(ends, (we, ws))",
+                "        g = groups.get(key)",
+                "        if g is None:",
+                "            g = groups[key] = Group(key, [f() for f in factories], None, we)",
+            ]
+        else:
+            lines += [
+                "        g = groups.get(key)",
+                "        if g is None:",
+                "            g = groups[key] = Group(key, [f() for f in factories], None, ts)",
+                "        g.ts = ts",
+            ]
+        lines.append("        a = g.accs")
+        lines += ["        " + b for b in body]
+        env = {
+            "windows": self.windows,
+            "groups": self.groups,
+            "ends": self.ends,
+            "heappush": heapq.heappush,
+            "Group": _Group,
+            "factories": self.factories,
+            "size": self.window.size_ms if windowed else 0,
+            "_dec_add": DEC_CTX.add,
+        }
+        exec("\n".join(lines), env)  # generated from the plan's shape, not from user text
+        return env["_merge"]
+
+    def _report_late(self, batch: Any, df: pl.DataFrame, late_mask: pl.Expr | None) -> None:
+        """Hand the late records to the dead-letter callback, in input order."""
+        if late_mask is None:
+            return
+        idx = df.with_row_index("\x00i").filter(late_mask)["\x00i"].to_list()
+        rows = frame_to_rows(batch[idx]) if isinstance(batch, pl.DataFrame) else batch
+        picked = rows if isinstance(batch, pl.DataFrame) else [rows[i] for i in idx]
+        for r in picked:
+            self.on_late(r, "late: its windows have closed")
+
+
+def _slot_plans(op: AggregateOp) -> list[_SlotPlan] | None:
+    plans = []
+    for s in op.slots:
+        if s.distinct or s.constants:
+            return None
+        kind = _AGG_KIND.get(type(s.factory()))
+        if kind is None:
+            return None
+        if kind == "count_star":
+            plans.append(_SlotPlan(kind, None))
+            continue
+        if len(s.args) != 1:
+            return None
+        arg = inline_aliases(s.args[0], op.plan)
+        if not _supported(arg):
+            return None
+        plans.append(_SlotPlan(kind, arg))
+    return plans
+
+
+def vectorize_aggregate(
+    plan: QueryPlan, emit: Emit, on_late: Callable[[dict, str], None] | None = None
+) -> VectorAggregateOp | None:
+    """A vectorized aggregate operator for `plan`, or None when the plan needs the row path."""
+    if not plan.aggregate or plan.joins or len(plan.sources) != 1 or plan.emit != "FINAL":
+        return None
+    w = plan.window
+    if w is not None:
+        if w.kind not in ("TUMBLING", "SLIDING"):
+            return None
+        if w.kind == "SLIDING" and w.advance_ms <= 0:
+            return None
+        col = w.time_column
+        if col is not None and (col.name.lower() != "_event_time" or col.table):
+            return None
+    if not _supported(plan.where):
+        return None
+    if not all(_supported(inline_aliases(g, plan)) for g in plan.group_by):
+        return None
+    probe = AggregateOp(plan, lambda row, ts: None, False, None)
+    if probe.needs_last:
+        return None
+    slots = _slot_plans(probe)
+    if slots is None:
+        return None
+    return VectorAggregateOp(plan, emit, on_late, slots)
