@@ -98,6 +98,27 @@ def _coalesce(*args: Any) -> Any:
     return None
 
 
+_INLINE_OPS = {
+    "_add": "+",
+    "_sub": "-",
+    "_mul": "*",
+    "_eq": "==",
+    "_ne": "!=",
+    "_lt": "<",
+    "_le": "<=",
+    "_gt": ">",
+    "_ge": ">=",
+}
+
+
+def _is_int_literal(node: exp.Expression) -> bool:
+    return (
+        isinstance(node, exp.Literal)
+        and not node.is_string
+        and re.fullmatch(r"\d+", node.this) is not None
+    )
+
+
 def _lower(v: Any) -> Any:
     return v.lower() if isinstance(v, str) else v
 
@@ -224,6 +245,7 @@ class Compiler:
             "_member": _member,
         }
         self._consts: dict[Any, str] = {}
+        self._temps = 0
 
     def const(self, value: Any) -> str:
         """A name bound to a constant value in the generated code's environment."""
@@ -296,7 +318,25 @@ class Compiler:
         return repr(node.millis)
 
     def _binary(self, helper: str, node: exp.Binary) -> str:
-        return f"{helper}({self.compile(node.this)}, {self.compile(node.expression)})"
+        left, right = self.compile(node.this), self.compile(node.expression)
+        op = _INLINE_OPS.get(helper)
+        if op is not None:
+            # With an integer literal on one side, an int on the other needs no helper call.
+            if _is_int_literal(node.expression):
+                t = self._temp()
+                return (
+                    f"({t} {op} {right} if type({t} := {left}) is int else {helper}({t}, {right}))"
+                )
+            if _is_int_literal(node.this):
+                t = self._temp()
+                return (
+                    f"({left} {op} {t} if type({t} := {right}) is int else {helper}({left}, {t}))"
+                )
+        return f"{helper}({left}, {right})"
+
+    def _temp(self) -> str:
+        self._temps += 1
+        return f"_t{self._temps}"
 
     def _c_Add(self, n: exp.Add) -> str:
         return self._binary("_add", n)

@@ -234,11 +234,23 @@ class Job:
         core = pipe.core
         aggregating = hasattr(core, "close_due")
         simple = not aggregating and not pipe.lookups and pipe.interval is None
+        single_agg = aggregating and not pipe.lookups and pipe.interval is None and not pipe.tables
         wm = -(2**63)
-        async for batch in src.batches():
+        # A vectorized core takes whole batches, or DataFrame slices from a columnar source.
+        ingest = getattr(core, "ingest", None) if not pipe.lookups and not pipe.interval else None
+        frames = getattr(src, "frames", None) if ingest is not None else None
+        stream = frames() if frames is not None else None
+        async for batch in stream if stream is not None else src.batches():
             self.stats.records_in += len(batch)
-            if simple:
+            if ingest is not None:
+                wm = ingest(batch, delay)
+                pipe.close_due()
+            elif simple:
                 self._project_batch(core, batch)
+            elif single_agg:
+                core.push_batch_wm(batch, delay)
+                pipe.close_due()
+                wm = core.wm
             else:
                 for r in batch:
                     handle(r)

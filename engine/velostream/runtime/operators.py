@@ -288,6 +288,11 @@ class AggregateOp:
         self.update = self._build_update(comp)
         self.factories = [s.factory for s in self.slots]
         self.time_of = _time_fn(plan, comp, row) if self.window else None
+        col = plan.window.time_column if plan.window else None
+        # True when windows use a column other than the record's event time
+        self.time_col = col is not None and not (
+            col.name.lower() == "_event_time" and not col.table
+        )
         self.wm = NEG_INF
         self.groups: dict[Any, _Group] = {}  # unwindowed
         self.windows: dict[tuple[int, int], dict[Any, _Group]] = {}  # (start, end) -> groups
@@ -339,6 +344,68 @@ class AggregateOp:
         """Process records whose watermark effect the caller handles per batch."""
         for r in rows:
             self.push(r)
+
+    def push_batch_wm(self, rows: list[dict], delay: int) -> None:
+        """Process a batch from a single source, advancing the watermark after each record
+        (`_event_time - delay`) exactly as record-at-a-time processing does; windows that
+        became due are closed by `close_due()` afterwards."""
+        w = self.window
+        if self.changes or (w is not None and w.kind != "TUMBLING") or self.time_col:
+            push = self.push
+            wm = self.wm
+            for r in rows:
+                push(r)
+                t = r["_event_time"] - delay
+                if t > wm:
+                    wm = self.wm = t
+            return
+        where, key_fn, update, needs_last = self.where, self.key_fn, self.update, self.needs_last
+        wm = self.wm
+        if w is None:
+            groups = self.groups
+            for r in rows:
+                et = r["_event_time"]
+                if where is None or where(r) is True:
+                    key = key_fn(r)
+                    g = groups.get(key)
+                    if g is None:
+                        g = groups[key] = self._new_group(key, r, et)
+                    elif needs_last:
+                        g.last = r
+                    g.ts = et
+                    update(g.accs, r)
+                if et - delay > wm:
+                    wm = et - delay
+            self.wm = wm
+            return
+        size = w.size_ms
+        windows, ends = self.windows, self.ends
+        cur_start = None
+        cur: dict = {}
+        for r in rows:
+            et = r["_event_time"]
+            if where is None or where(r) is True:
+                start = et - et % size
+                end = start + size
+                if end <= wm:
+                    self._late(r, "late: its windows have closed")
+                else:
+                    if start != cur_start:
+                        cur = windows.get((start, end))
+                        if cur is None:
+                            cur = windows[(start, end)] = {}
+                            heapq.heappush(ends, (end, start))
+                        cur_start = start
+                    key = key_fn(r)
+                    g = cur.get(key)
+                    if g is None:
+                        g = cur[key] = self._new_group(key, r, end)
+                    elif needs_last:
+                        g.last = r
+                    update(g.accs, r)
+            if et - delay > wm:
+                wm = et - delay
+        self.wm = wm
 
     def _push_unwindowed(self, r: dict) -> None:
         key = self.key_fn(r)
