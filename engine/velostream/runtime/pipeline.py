@@ -14,6 +14,7 @@ from velostream.runtime.codegen import Compiler
 from velostream.runtime.compile import RowResolver, key_sql
 from velostream.runtime.joins import IntervalJoin, StreamTableJoin, TableState
 from velostream.runtime.operators import AggregateOp, OutputStage, ProjectOp
+from velostream.runtime.vectorized import vectorize_aggregate
 
 Emit = Callable[[dict, int], None]
 OnLate = Callable[[dict, str], None]
@@ -37,7 +38,10 @@ class Pipeline:
         joined = bool(plan.joins)
         core_cls = AggregateOp if plan.aggregate else ProjectOp
         if core_cls is AggregateOp:
-            self.core = AggregateOp(plan, self.output, joined, on_late)
+            fast = None if joined else vectorize_aggregate(plan, self.output, on_late)
+            if fast is None:
+                fast = AggregateOp(plan, self.output, joined, on_late)
+            self.core = fast
         else:
             self.core = ProjectOp(plan, self.output, joined)
         self.leaves: list[Leaf] = []

@@ -346,12 +346,7 @@ class VectorAggregateOp(AggregateOp):
         return self._ingest_rows(frame_to_rows(batch) if is_frame else batch, delay)
 
     def _ingest_rows(self, rows: list[dict], delay: int) -> int:
-        push = self.push
-        for r in rows:
-            push(r)
-            t = r["_event_time"] - delay
-            if t > self.wm:
-                self.wm = t
+        self.push_batch_wm(rows, delay)  # the row path, watermark advanced per record
         return self.wm
 
     # -- the vectorized batch ----------------------------------------------------------
@@ -444,26 +439,25 @@ class VectorAggregateOp(AggregateOp):
             self.wm = tmax
 
     def _bounds(self, cols: Columns) -> dict[str, int]:
-        """max |value| of every integer and decimal column of the batch (scaled for DEC)."""
+        """max |value| of every integer column, and of every decimal column scaled to an
+        integer (its value times 10**scale), in this batch."""
         names = [n for n, k in cols.kinds.items() if k in (INT, DEC)]
         if not names:
             return {}
         exprs = []
         for n in names:
-            col = pl.col(n)
-            if cols.kinds[n] == DEC:
-                col = col.cast(pl.Decimal(38, cols.scales[n])).cast(pl.Int128, strict=False)
-            exprs += [col.max().alias(n + "\x00max"), col.min().alias(n + "\x00min")]
+            exprs += [pl.col(n).max().alias(n + "\x00max"), pl.col(n).min().alias(n + "\x00min")]
         row = cols.frame.select(exprs).row(0)
         out = {}
         for i, n in enumerate(names):
             hi, lo = row[2 * i], row[2 * i + 1]
             if hi is None:
                 out[n] = 0
-            elif cols.kinds[n] == DEC:
-                out[n] = max(abs(hi), abs(lo))  # type: ignore[arg-type]
-            else:
-                out[n] = max(abs(hi), abs(lo))  # type: ignore[arg-type]
+                continue
+            big = max(abs(hi), abs(lo))  # type: ignore[arg-type]
+            if cols.kinds[n] == DEC:
+                big = int(big.scaleb(cols.scales[n]))  # type: ignore[union-attr]
+            out[n] = big
         return out
 
     def _partials(
@@ -585,15 +579,17 @@ class VectorAggregateOp(AggregateOp):
                 "            heappush(ends, (we, ws))",
                 "        g = groups.get(key)",
                 "        if g is None:",
-                "            g = groups[key] = Group(key, [f() for f in factories], None, we)",
+                "            g = groups[key] = Group(key, [NEW], None, we)",
             ]
         else:
             lines += [
                 "        g = groups.get(key)",
                 "        if g is None:",
-                "            g = groups[key] = Group(key, [f() for f in factories], None, ts)",
+                "            g = groups[key] = Group(key, [NEW], None, ts)",
                 "        g.ts = ts",
             ]
+        new = ", ".join(f"F{i}()" for i in range(len(self.factories)))
+        lines = [ln.replace("[NEW]", f"[{new}]") for ln in lines]
         lines.append("        a = g.accs")
         lines += ["        " + b for b in body]
         env = {
@@ -602,7 +598,7 @@ class VectorAggregateOp(AggregateOp):
             "ends": self.ends,
             "heappush": heapq.heappush,
             "Group": _Group,
-            "factories": self.factories,
+            **{f"F{i}": f for i, f in enumerate(self.factories)},
             "size": self.window.size_ms if windowed else 0,
             "_dec_add": DEC_CTX.add,
         }
