@@ -1,0 +1,76 @@
+"""Session windows per key agree with sessions that DuckDB window functions cut."""
+
+from __future__ import annotations
+
+from diff_helpers import assert_same_groups, decimal_avg, diff_settings, event_rows, run_duckdb
+from diff_helpers import run_engine as run_streaming
+from hypothesis import given
+from hypothesis import strategies as st
+
+GAPS = st.sampled_from([(1000, "1s"), (500, "500ms"), (250, "INTERVAL '250' MILLISECOND")])
+WHERES = st.sampled_from(["", "WHERE v IS NOT NULL", "WHERE NOT (v < 0)"])
+
+AGGS = """COUNT(*) AS n, SUM(v) AS sv, MAX(v) AS maxv, MIN(f) AS minf, SUM(d) AS sd,
+    COUNT(d) AS nd"""
+COLS = ["n", "sv", "maxv", "minf", "sd", "ad"]
+
+
+def engine_sql(spelling: str, where: str, ordered: bool) -> str:
+    """The streaming query under test."""
+    lateness = "" if ordered else ", 'watermark.max_out_of_orderness' = '1d'"
+    return (
+        f"SELECT k, {AGGS}, AVG(d) AS ad, _window_start AS ws, _window_end AS we FROM events "
+        f"{where} GROUP BY k WINDOW SESSION({spelling}) EMIT FINAL "
+        f"WITH ('events.event.time.field' = 'ts'{lateness})"
+    )
+
+
+def oracle(rows: list[dict], gap: int, where: str) -> list[dict]:
+    """A new session starts where a key's next event time is more than `gap` after the last."""
+    expected = run_duckdb(
+        rows,
+        f"""
+        WITH kept AS (SELECT * FROM t {where}),
+        marked AS (
+            SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY k ORDER BY ts) <= {gap}
+                           THEN 0 ELSE 1 END AS starts
+            FROM kept),
+        numbered AS (
+            SELECT *, SUM(starts) OVER (PARTITION BY k ORDER BY ts, id
+                                        ROWS UNBOUNDED PRECEDING) AS sid
+            FROM marked)
+        SELECT k, sid, MIN(ts) AS ws, MAX(ts) + {gap} AS we, {AGGS}
+        FROM numbered GROUP BY k, sid
+        """,
+    )
+    for r in expected:
+        r["ad"] = decimal_avg(r["sd"], r["nd"])
+    return expected
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple:
+    """A gap, a filter, an input order and rows (offsets often exactly one gap apart)."""
+    gap, spelling = draw(GAPS)
+    ordered = draw(st.booleans())
+    rows = draw(event_rows(gap, max_size=25, ordered=ordered))
+    return gap, spelling, draw(WHERES), ordered, rows
+
+
+@diff_settings(60)
+@given(cases())
+def test_session_windows_match_duckdb(case: tuple) -> None:
+    gap, spelling, where, ordered, rows = case
+    actual, stats = run_streaming(rows, engine_sql(spelling, where, ordered))
+    assert_same_groups(actual, oracle(rows, gap, where), ["k", "ws"], ["we", *COLS])
+    assert stats.late == 0
+
+
+def test_records_exactly_one_gap_apart_share_a_session() -> None:
+    """In order with lateness 0: 0, 1000, 2000 with gap 1s are "at most gap apart": one session."""
+    rows = [
+        {"id": i, "ts": t, "k": "a", "g": None, "v": 1, "d": None, "f": None}
+        for i, t in enumerate([0, 1000, 2000, 3001])
+    ]
+    actual, _ = run_streaming(rows, engine_sql("1s", "", ordered=True))
+    assert sorted((r["ws"], r["we"], r["n"]) for r in actual) == [(0, 3000, 3), (3001, 4001, 1)]
