@@ -66,6 +66,12 @@ class Source:
         """Yield whatever is available now, up to a batch size or a short wait."""
         raise NotImplementedError
 
+    def frames(self) -> AsyncIterator[Any]:
+        """Like `batches()`, but a batch may also be a `polars.DataFrame` that holds exactly the
+        values and system columns the record dicts would hold (an optional columnar fast path;
+        a source without one yields its record batches). Read one of the two, not both."""
+        return self.batches()
+
     async def close(self) -> None:
         """Release resources."""
 

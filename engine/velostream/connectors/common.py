@@ -162,3 +162,39 @@ def stamp_records(
         if kept is not None:
             kept.append(rec)
     return kept if kept is not None else records
+
+
+def frame_with_system_columns(
+    frame: Any, first_offset: int, extractor: EventTimeExtractor | None
+) -> Any | None:
+    """A polars.DataFrame with the system columns the record path would set, or None when its
+    event times need the record path (a missing or null field, a format not read in bulk)."""
+    import polars as pl
+
+    n = frame.height
+    read_at = now_ms()
+    if extractor is None:
+        event_time = pl.lit(read_at, dtype=pl.Int64)
+    else:
+        name = extractor.field
+        if name not in frame.columns:
+            match = [c for c in frame.columns if c.lower() == name.lower()]
+            if len(match) != 1:
+                return None
+            name = match[0]
+        col = frame[name]
+        if col.dtype not in (pl.Int64, pl.Int32, pl.UInt32, pl.Int16) or col.null_count():
+            return None  # strings, floats, decimals: parsed value by value on the record path
+        if extractor.int_is_millis:
+            event_time = pl.col(name).cast(pl.Int64)
+        elif extractor.int_is_seconds:
+            event_time = pl.col(name).cast(pl.Int64) * 1000
+        else:
+            return None
+    return frame.with_columns(
+        event_time.alias("_event_time"),
+        pl.lit(read_at, dtype=pl.Int64).alias("_timestamp"),
+        pl.int_range(first_offset, first_offset + n, dtype=pl.Int64).alias("_offset"),
+        pl.lit(0, dtype=pl.Int64).alias("_partition"),
+        pl.lit(None, dtype=pl.Null).alias("_key"),
+    )

@@ -15,6 +15,7 @@ import orjson
 from velostream.connectors.base import Record, Source
 from velostream.connectors.common import (
     MalformedPolicy,
+    frame_with_system_columns,
     parse_bool,
     parse_duration_ms,
     stamp_records,
@@ -23,6 +24,7 @@ from velostream.errors import ConfigError
 from velostream.formats.csv import infer_value, split_rows
 from velostream.formats.event_time import EventTimeExtractor
 from velostream.formats.json import convert_batch_decimals
+from velostream.formats.json_frame import jsonl_frame
 
 CHUNK_BYTES = 4 << 20  # read this much at a time: large enough for bulk decoding, bounded memory
 FORMAT_ALIASES = {
@@ -118,6 +120,13 @@ class FileSource(Source):
         """Record batches: all files in order (bounded), or tailing them (watch)."""
         return self._watch() if self.watch else self._bounded()
 
+    def frames(self) -> AsyncIterator[Any]:
+        """Batches as DataFrames where a chunk of JSON lines decodes exactly in bulk, else as
+        record lists (malformed lines, mixed types, ...); other formats yield records."""
+        if self.watch or self.format != "jsonl":
+            return self.batches()
+        return self._bounded_frames()
+
     # -- reading -------------------------------------------------------------------------
 
     async def _bounded(self) -> AsyncIterator[list[Record]]:
@@ -148,6 +157,41 @@ class FileSource(Source):
                         for batch in self._slices(self._decode(state, data[:cut], final=False)):
                             yield batch
                             await asyncio.sleep(0)
+
+    async def _bounded_frames(self) -> AsyncIterator[Any]:
+        if not self._files and not self._states:
+            self._files = expand_glob(self.path)
+        for path in self._files:
+            state = self._states.setdefault(path, _FileState(path))
+            with open(path, "rb") as f:
+                rest = b""
+                while True:
+                    chunk = f.read(CHUNK_BYTES)
+                    data = rest + chunk if rest else chunk
+                    if not chunk:
+                        cut = len(data)  # the last line may lack its newline
+                    else:
+                        cut = data.rfind(b"\n") + 1
+                    rest = data[cut:]
+                    if cut:
+                        for batch in self._frame_or_records(state, data[:cut]):
+                            yield batch
+                            await asyncio.sleep(0)
+                    if not chunk:
+                        break
+
+    def _frame_or_records(self, state: _FileState, data: bytes) -> list[Any]:
+        """One chunk of complete lines as DataFrame slices, or as record batches."""
+        frame = jsonl_frame(data)
+        if frame is not None:
+            frame = frame_with_system_columns(frame, self._offset, self.extractor)
+        if frame is None:
+            return self._slices(self._decode(state, data, final=False))
+        state.pos += len(data)
+        state.lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        self._offset += frame.height
+        n = self.batch_size
+        return [frame.slice(i, n) for i in range(0, frame.height, n)]
 
     async def _watch(self) -> AsyncIterator[list[Record]]:
         pending: list[Record] = []

@@ -9,7 +9,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from velostream.connectors.base import Record, Sink, Source
-from velostream.connectors.common import MalformedPolicy, now_ms, stamp_records
+from velostream.connectors.common import (
+    MalformedPolicy,
+    frame_with_system_columns,
+    now_ms,
+    stamp_records,
+)
 from velostream.formats.event_time import EventTimeExtractor
 
 
@@ -76,6 +81,34 @@ class MemorySource(Source):
             return [k for k in self.data[0] if not k.startswith("_")]
         return []
 
+    def frames(self) -> AsyncIterator[Any]:
+        """Polars or Arrow data as DataFrame slices (with system columns); lists as records."""
+        frame = _as_polars(self.data)
+        if frame is None or {"_event_time", "_timestamp"} & set(frame.columns):
+            return self.batches()
+        return self._frames(frame)
+
+    async def _frames(self, frame: Any) -> AsyncIterator[Any]:
+        offset = 0
+        for start in range(0, frame.height, self.batch_size):
+            part = frame.slice(start, self.batch_size)
+            out = frame_with_system_columns(part, offset, self.extractor)
+            if out is None:  # event times the record path must read one by one
+                rows = part.to_arrow().to_pylist()
+                out = stamp_records(
+                    rows,
+                    offset,
+                    self.extractor,
+                    self.bad,
+                    lambda i, s=start: f"{self.name}:row {s + i + 1}",
+                    None,
+                )
+                offset += len(out)
+            else:
+                offset += out.height
+            yield out
+            await asyncio.sleep(0)
+
     async def batches(self) -> AsyncIterator[list[Record]]:  # type: ignore[override]
         """The rows in order, batch.size at a time (copies: the caller's rows stay as given)."""
         data = self.data
@@ -114,6 +147,21 @@ class MemorySource(Source):
             offset += len(kept)
             yield kept
             await asyncio.sleep(0)
+
+
+def _as_polars(data: Any) -> Any | None:
+    """A polars.DataFrame for Polars or Arrow data, else None."""
+    mod = type(data).__module__
+    if mod.startswith("polars"):
+        return data
+    if mod.startswith("pyarrow"):
+        import polars as pl
+
+        try:
+            return pl.from_arrow(data)
+        except Exception:  # an Arrow type Polars cannot hold: use the record path
+            return None
+    return None
 
 
 def _stamp_given(chunk: list[Record], offset: int) -> list[Record]:

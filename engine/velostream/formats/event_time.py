@@ -154,6 +154,7 @@ class EventTimeExtractor:
         canon = normalize_format(fmt)
         # An int in epoch ms (the default for integers) is its own event time: the hot path.
         self.int_is_millis = canon in (None, EPOCH_MILLIS)
+        self.int_is_seconds = canon == EPOCH_SECONDS
 
     def __call__(self, record: dict[str, Any]) -> int:
         """The record's event time in epoch ms (raises EventTimeError)."""

@@ -1,0 +1,162 @@
+"""The optional columnar path (`Source.frames()`): a DataFrame batch must hold exactly what the
+record batches hold, and the JSON decoder must decline whatever it cannot read exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pytest
+from velostream.connectors.registry import create_source
+from velostream.formats.json_frame import jsonl_frame
+
+
+def collect(src, frames: bool) -> list:
+    async def run() -> list:
+        await src.open()
+        out = []
+        async for b in src.frames() if frames else src.batches():
+            out.append(b)
+        await src.close()
+        return out
+
+    return asyncio.run(run())
+
+
+def as_rows(batches: list) -> list[dict]:
+    rows: list[dict] = []
+    for b in batches:
+        rows.extend(b.to_arrow().to_pylist() if isinstance(b, pl.DataFrame) else b)
+    return rows
+
+
+def same(a: list[dict], b: list[dict]) -> None:
+    """Equal rows, a missing key read as NULL, the read time `_timestamp` ignored."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        keys = (set(x) | set(y)) - {"_timestamp"}
+        for k in keys:
+            vx, vy = x.get(k), y.get(k)
+            assert vx == vy and type(vx) is type(vy), (k, vx, vy)
+            if isinstance(vx, Decimal):
+                assert str(vx) == str(vy)  # same scale
+
+
+def test_clean_jsonl_comes_as_frames_with_the_same_values(tmp_path: Path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_text(
+        "".join(
+            f'{{"k":"s{i % 3}","p":"{i}.{i % 10}5","q":{i},"r":{i}.25,"ok":{str(i % 2 == 0).lower()},'
+            f'"n":null,"ts":{1000 + i}}}\n'
+            for i in range(25)
+        )
+    )
+    props = {"type": "file_source", "path": str(f), "event.time.field": "ts", "batch.size": "10"}
+    frames = collect(create_source("a", props), frames=True)
+    assert all(isinstance(b, pl.DataFrame) for b in frames)
+    assert [b.height for b in frames] == [10, 10, 5]
+    rows = as_rows(frames)
+    same(rows, as_rows(collect(create_source("a", props), frames=False)))
+    assert rows[3]["p"] == Decimal("3.35") and rows[3]["_event_time"] == 1003
+    assert [r["_offset"] for r in rows] == list(range(25))
+
+
+def test_epoch_seconds_in_bulk(tmp_path: Path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"t":1700000000}\n{"t":1700000001}\n')
+    props = {
+        "type": "file_source",
+        "path": str(f),
+        "event.time.field": "t",
+        "event.time.format": "epoch_seconds",
+    }
+    frames = collect(create_source("a", props), frames=True)
+    assert isinstance(frames[0], pl.DataFrame)
+    assert [r["_event_time"] for r in as_rows(frames)] == [1_700_000_000_000, 1_700_000_001_000]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":1}\n{"a":2.5}\n',  # int and float mixed
+        '{"a":1.0}\n{"a":2.5}\n',  # 1.0 could have been an integer
+        '{"a":1}\n{"a":"x"}\n',  # number and string mixed
+        '{"a":"1.5"}\n{"a":"1.50"}\n',  # decimals of two scales
+        '{"a":"1.5"}\n{"a":"x"}\n',  # decimal among strings
+        '{"a":1}\nnot json\n',  # malformed line
+        '{"a":1}\n[1]\n',  # not an object
+        '{"a":{"b":1}}\n',  # nested
+        '{"a":1,"a":2}\n',  # duplicate key
+        '{"a" : 1}\n',  # space before the colon
+        '{"a":99999999999999999999}\n',  # beyond 64 bits
+        "".join('{"a":1}\n' for _ in range(200)) + '{"a":1,"late":"x"}\n',  # key seen only late
+        "".join('{"a":"x"}\n' for _ in range(200)) + '{"a":5}\n',  # number after the window
+    ],
+)
+def test_decoder_declines_what_it_cannot_read_exactly(text: str) -> None:
+    assert jsonl_frame(text.encode()) is None
+
+
+def test_declined_chunk_falls_back_to_records_with_reports(tmp_path: Path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"a":1,"ts":5}\nbroken\n{"a":2,"ts":6}\n')
+    src = create_source("a", {"type": "file_source", "path": str(f), "event.time.field": "ts"})
+    batches = collect(src, frames=True)
+    assert all(isinstance(b, list) for b in batches)
+    assert [r["a"] for r in as_rows(batches)] == [1, 2]
+    assert src.errors.malformed == 1 and src.errors.reports[0].startswith(f"{f}:2: ")
+
+
+def test_string_event_time_uses_the_record_path(tmp_path: Path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"t":"2023-11-14T22:13:20Z"}\n')
+    src = create_source("a", {"type": "file_source", "path": str(f), "event.time.field": "t"})
+    batches = collect(src, frames=True)
+    assert isinstance(batches[0], list) and batches[0][0]["_event_time"] == 1_700_000_000_000
+
+
+def test_random_mixed_files_agree_with_the_record_path(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    choices = ["1", "-7", "2.5", '"x"', '"12.50"', '"-0.5"', "true", "null", '"100"']
+    as_frames = 0
+    for n in range(30):
+        cols = rng.sample(["a", "b", "c", "d"], rng.randint(1, 4))
+        pools = {c: rng.sample(choices, rng.randint(1, 2)) for c in cols}
+        lines = []
+        for i in range(rng.randint(1, 300)):
+            kv = [f'"{c}":{rng.choice(pools[c])}' for c in cols if rng.random() < 0.9]
+            kv.append(f'"ts":{i}')
+            lines.append("{" + ",".join(kv) + "}")
+        f = tmp_path / f"r{n}.jsonl"
+        f.write_text("\n".join(lines) + "\n")
+        props = {"type": "file_source", "path": str(f), "event.time.field": "ts"}
+        framed = collect(create_source("r", props), frames=True)
+        as_frames += any(isinstance(b, pl.DataFrame) for b in framed)
+        same(as_rows(framed), as_rows(collect(create_source("r", props), frames=False)))
+    assert 5 <= as_frames <= 25  # both the columnar and the declined path were exercised
+
+
+def test_memory_polars_and_arrow_frames() -> None:
+    df = pl.DataFrame(
+        {"k": ["a", "b", "c"], "p": [Decimal("1.50"), None, Decimal("2.25")], "ts": [3, 4, 5]},
+        schema={"k": pl.String, "p": pl.Decimal(10, 2), "ts": pl.Int64},
+    )
+    for data in (df, df.to_arrow()):
+        props = {"event.time.field": "ts", "batch.size": "2"}
+        frames = collect(create_source("m", props, memory={"m": data}), frames=True)
+        assert all(isinstance(b, pl.DataFrame) for b in frames)
+        rows = as_rows(frames)
+        same(rows, as_rows(collect(create_source("m", props, memory={"m": data}), frames=False)))
+        assert [r["_event_time"] for r in rows] == [3, 4, 5]
+        assert [r["_offset"] for r in rows] == [0, 1, 2]
+
+
+def test_memory_list_frames_are_records() -> None:
+    src = create_source("m", {}, memory={"m": [{"x": 1}]})
+    batches = collect(src, frames=True)
+    assert isinstance(batches[0], list) and batches[0][0]["x"] == 1
+    assert pa is not None
