@@ -201,12 +201,8 @@ class Planner:
             or job.get("dead.letter.path")
         )
         if late == "dead_letter" and not dead_letter:
-            raise ConfigError(
-                "'late.data.strategy' = 'dead_letter' needs 'late.data.dead.letter.path'",
-                kind="property",
-                token="late.data.strategy",
-                expected=["'late.data.dead.letter.path' = 'path/to/late.jsonl'"],
-            )
+            # Nothing is lost: without a path, late records go next to where the job runs.
+            dead_letter = f"{(stmt.name or 'query').lower()}.late.jsonl"
         return QueryPlan(
             select=sel,
             sources=refs,

@@ -14,6 +14,9 @@ from typing import Any
 from velostream.connectors.base import SYSTEM_COLUMNS
 
 SIDES = "\x00sides"
+# Interval-join state is kept this long past its bound, so records that arrive out of order
+# (later than the watermark) still find their matches; as ksqlDB's default grace period.
+GRACE_MS = 24 * 3_600_000
 _SYSTEM = frozenset(SYSTEM_COLUMNS)
 KeyFn = Callable[[dict], tuple]
 
@@ -145,12 +148,16 @@ class IntervalJoin:
         self.left: dict[Any, deque] = {}
         self.right: dict[Any, deque] = {}
         self.unmatched: dict[int, dict] = {}  # id(left row) -> row, for LEFT joins
+        self.padded: set[int] = set()  # LEFT rows already emitted null-padded
+        self._expired_to = -(2**63)
         self.order: deque = deque()  # (time, side, key, row) for expiry
 
     def _emit(self, left: dict, right: dict) -> dict | None:
         lt, rt = left["_event_time"], right["_event_time"]
         if self.within is not None and not -self.within <= rt - lt <= self.within:
             return None
+        if id(left) in self.padded:
+            return None  # its null-padded row is already out: a LEFT row joins once or never
         ts = max(lt, rt)
         row = combine(left, self.left_alias, right, self.right_alias, ts)
         if self.condition is not None and self.condition(row) is not True:
@@ -190,22 +197,32 @@ class IntervalJoin:
         return combine(left, self.left_alias, None, self.right_alias, left["_event_time"])
 
     def expire(self, wm: int) -> list[dict]:
-        """Drop records no future record can match; LEFT rows that never matched come out."""
+        """Drop records no future record can match, `GRACE_MS` after the watermark passed
+        their bound (so out-of-order input still joins); a LEFT row that never matched comes
+        out null-padded as soon as the watermark passes its bound."""
         if self.bounds is None:
             return []
         lo, hi = self.bounds
         out = []
+        if self.left_outer:
+            for lid, row in list(self.unmatched.items()):
+                if row["_event_time"] + hi < wm:
+                    del self.unmatched[lid]
+                    self.padded.add(lid)
+                    out.append(self._pad(row))
+        if wm - GRACE_MS <= self._expired_to:
+            return out
+        horizon = wm - GRACE_MS
+        self._expired_to = wm
         for key in list(self.left):
             q = self.left[key]
-            while q and q[0]["_event_time"] + hi < wm:
-                row = q.popleft()
-                if self.left_outer and self.unmatched.pop(id(row), None) is not None:
-                    out.append(self._pad(row))
+            while q and q[0]["_event_time"] + hi < horizon:
+                self.padded.discard(id(q.popleft()))
             if not q:
                 del self.left[key]
         for key in list(self.right):
             q = self.right[key]
-            while q and q[0]["_event_time"] - lo < wm:
+            while q and q[0]["_event_time"] - lo < horizon:
                 q.popleft()
             if not q:
                 del self.right[key]

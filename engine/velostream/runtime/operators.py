@@ -442,7 +442,10 @@ class AggregateOp:
         if t is None:
             self._late(r, "no event time")
             return
-        live = [win for win in self._assign(t) if win[1] > self.wm]
+        wins = self._assign(t)
+        if not wins:
+            return  # in a gap between hopping windows (advance > size): in no window, not late
+        live = [win for win in wins if win[1] > self.wm]
         if not live:
             self._late(r, "late: its windows have closed")
             return
