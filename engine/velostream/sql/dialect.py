@@ -220,11 +220,13 @@ class VelostreamParser(PostgresParser):
         return insert  # type: ignore[return-value]
 
     def _parse_velo_create(self) -> exp.Create:
+        replace = self._match_pair(TokenType.OR, TokenType.REPLACE)
         kind_tok = self._curr
         if not _is_word(kind_tok) or kind_tok.text.upper() not in ("STREAM", "TABLE"):
             self._velo_error("expected CREATE STREAM or CREATE TABLE", ["STREAM", "TABLE"])
         kind = kind_tok.text.upper()
         self._advance()
+        exists = self._match_text_seq("IF", "NOT", "EXISTS")
 
         name_tok = self._curr
         table = (
@@ -256,7 +258,14 @@ class VelostreamParser(PostgresParser):
             self._velo_error(f"CREATE {kind} .. AS needs a SELECT", ["SELECT"])
         query = self._parse_velo_query()
         return self.expression(
-            exp.Create(this=this, kind=kind, expression=query, properties=properties)
+            exp.Create(
+                this=this,
+                kind=kind,
+                expression=query,
+                properties=properties,
+                replace=replace or None,
+                exists=exists or None,
+            )
         )
 
     def _is_quoted_name(self) -> bool:
@@ -820,7 +829,10 @@ class VelostreamGenerator(PostgresGenerator):
             return super().create_sql(expression)
         props = expression.args.get("properties")
         with_sql = f" {_properties_sql(self, props)}" if props else ""
-        return f"CREATE {kind} {self.sql(expression, 'this')}{with_sql} AS {self.sql(query)}"
+        replace = "OR REPLACE " if expression.args.get("replace") else ""
+        exists = "IF NOT EXISTS " if expression.args.get("exists") else ""
+        name = self.sql(expression, "this")
+        return f"CREATE {replace}{kind} {exists}{name}{with_sql} AS {self.sql(query)}"
 
 
 class Velostream(Postgres):

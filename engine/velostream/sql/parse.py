@@ -250,6 +250,9 @@ def _humanize(description: str) -> str:
     for prefix, message in _SQLGLOT_MESSAGES.items():
         if description.startswith(prefix):
             return message
+    if description.startswith("Found multiple "):
+        clause = description[len("Found multiple ") :].replace("clauses", "").strip(" '")
+        return f"found a second {clause} clause"
     if description.startswith("Expecting "):
         return f"expected '{description[len('Expecting ') :].strip()}'"
     return description
@@ -268,8 +271,8 @@ def _parse_error(
     else:
         line, col = src.position(err.token.start)
         token = src.token_text(err.token)
-        found = f"'{token}'"
-    if token and f"'{token}'" in message:
+        found = token if token[:1] in ("'", '"', "`") else f"'{token}'"
+    if token and (f"'{token}'" in message or token in message.split()):
         found = ""
     return SqlError(
         f"{message}; found {found}" if found else message,

@@ -140,3 +140,11 @@ def test_to_dict_for_tools() -> None:
 def test_row_window_mistakes(sql: str, col: int, token: str, expected: list[str]) -> None:
     err = parse_error(sql)
     assert (err.line, err.col, err.token, err.expected) == (1, col, token, expected)
+
+
+def test_duplicate_clauses_are_named() -> None:
+    err = parse_error("SELECT a FROM t WINDOW TUMBLING(5m) GROUP BY a WINDOW TUMBLING(1m)")
+    assert (err.col, err.token) == (48, "WINDOW")
+    assert "second WINDOW clause" in err.message
+    err = parse_error("SELECT a FROM t WITH ('a' = 'b') WITH ('c' = 'd')")
+    assert (err.col, err.token) == (34, "WITH")

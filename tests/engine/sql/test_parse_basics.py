@@ -385,3 +385,10 @@ def test_nodes_carry_script_positions() -> None:
     total = stmt.query.expressions[1]
     assert total.this.meta["line"] == 3
     assert total.this.meta["start"] == len("SELECT 1 FROM t;\nSELECT amount,\n  ")
+
+
+def test_create_or_replace_and_if_not_exists() -> None:
+    stmt = parse_statement("CREATE OR REPLACE STREAM s AS SELECT a FROM t")
+    assert (stmt.kind, stmt.name, stmt.expression.args["replace"]) == ("create_stream", "s", True)
+    stmt = parse_statement("CREATE TABLE IF NOT EXISTS tt AS SELECT a FROM t")
+    assert (stmt.kind, stmt.name, stmt.expression.args["exists"]) == ("create_table", "tt", True)
