@@ -148,8 +148,9 @@ async def _run(
             ):
                 printer(r.statement, r.rows)
         await asyncio.gather(*engine.tasks, return_exceptions=True)
-        failed = [j for j in engine.jobs.values() if j.state == "failed"]
-        failed += [r.job for r in results if r.job is not None and r.job.state == "failed"]
+        jobs = {id(j): j for j in engine.jobs.values()}
+        jobs.update({id(r.job): r.job for r in results if r.job is not None})
+        failed = [j for j in jobs.values() if j.state == "failed"]
         if failed:
             for j in failed:
                 click.echo(f"velo: job {j.name} failed: {j.error}", err=True)

@@ -190,7 +190,12 @@ class Engine:
         results: list[Result] = []
         started: list[tuple[Job, asyncio.Task]] = []
         for stmt in script.statements:
-            res = await self._execute_one(stmt, on_rows, started)
+            try:
+                res = await self._execute_one(stmt, on_rows, started)
+            except SqlError as e:
+                if e.path is None:
+                    e.path = path
+                raise
             results.append(res)
         if wait:
             await self._wait(started)
