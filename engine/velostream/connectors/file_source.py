@@ -21,7 +21,7 @@ from velostream.connectors.common import (
     stamp_records,
 )
 from velostream.errors import ConfigError
-from velostream.formats.csv import infer_value, split_rows
+from velostream.formats.csv import infer_column, split_rows
 from velostream.formats.event_time import EventTimeExtractor
 from velostream.formats.json import convert_batch_decimals
 from velostream.formats.json_frame import jsonl_frame
@@ -255,9 +255,9 @@ class FileSource(Source):
         first_line = state.lines
         state.pos += len(data)
         if self.format == "csv":
-            records, positions, raws = self._decode_csv(state, data)
+            records = self._decode_csv(state, data)
             state.lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            return self._stamp(records, lambda i: positions[i], lambda i: raws[i])
+            return records
         lines = data.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
@@ -302,43 +302,69 @@ class FileSource(Source):
         convert_batch_decimals(records, data)
         return self._stamp(records, lambda i: f"{path}:{linenos[i]}", lambda i: raws[i])
 
-    def _decode_csv(
-        self, state: _FileState, data: bytes
-    ) -> tuple[list[Record], list[str], list[str]]:
+    def _decode_csv(self, state: _FileState, data: bytes) -> list[Record]:
+        """Rows of complete CSV lines as typed records (the first row of a file is its header)."""
         text = data.decode("utf-8", "replace")
         if state.pos == len(data) and text.startswith("\ufeff"):
             text = text[1:]  # a byte-order mark at the start of the file
-        records: list[Record] = []
-        positions: list[str] = []
-        raws: list[str] = []
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
         base = state.lines
-        reader = split_rows(text, self.delimiter, self.quote)
         raw_lines = text.split("\n")
-        prev = 0
-        try:
-            for row in reader:
-                lineno = base + reader.line_num  # type: ignore[attr-defined]
-                raw = "\n".join(raw_lines[prev : reader.line_num]).rstrip("\r")  # type: ignore[attr-defined]
-                prev = reader.line_num  # type: ignore[attr-defined]
-                if not row or (len(row) == 1 and row[0] == ""):
+        # rows[i] spans raw_lines[starts[i]:ends[i]] (0-based, end exclusive)
+        rows: list[list[str]] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        if self.quote not in text:
+            # No quoting anywhere: a row is a line split at the delimiter (what csv would do).
+            d = self.delimiter
+            if raw_lines and raw_lines[-1] == "":
+                raw_lines.pop()
+            if "" in raw_lines:
+                starts = [i for i, line in enumerate(raw_lines) if line]  # skip blank lines
+            else:
+                starts = list(range(len(raw_lines)))
+            rows = [raw_lines[i].split(d) for i in starts]
+            ends = [i + 1 for i in starts]
+        else:
+            reader = split_rows(text, self.delimiter, self.quote)
+            prev = 0
+            try:
+                for row in reader:
+                    end = reader.line_num  # type: ignore[attr-defined]
+                    if row and not (len(row) == 1 and row[0] == ""):
+                        rows.append(row)
+                        starts.append(prev)
+                        ends.append(end)
+                    prev = end
+            except Exception as exc:  # csv.Error: a broken quote; report it, keep what was read
+                self.bad(f"{state.path}:{base + prev + 1}", f"bad CSV: {exc}", None)
+        path = state.path
+        if rows and state.header is None:
+            state.header = [h.strip() for h in rows[0]]
+            rows, starts, ends = rows[1:], starts[1:], ends[1:]
+        header = state.header or []
+        width = len(header)
+        if set(map(len, rows)) - {width}:
+            keep = []
+            for k, r in enumerate(rows):
+                if len(r) == width:
+                    keep.append(k)
                     continue
-                if state.header is None:
-                    state.header = [h.strip() for h in row]
-                    continue
-                header = state.header
-                if len(row) != len(header):
-                    self.bad(
-                        f"{state.path}:{lineno}",
-                        f"expected {len(header)} fields, got {len(row)}",
-                        raw,
-                    )
-                    continue
-                records.append({h: infer_value(v) for h, v in zip(header, row, strict=True)})
-                positions.append(f"{state.path}:{lineno}")
-                raws.append(raw)
-        except Exception as exc:  # csv.Error: a broken quote; report it, keep what was read
-            self.bad(f"{state.path}:{base + prev + 1}", f"bad CSV: {exc}", None)
-        return records, positions, raws
+                raw = "\n".join(raw_lines[starts[k] : ends[k]])
+                self.bad(f"{path}:{base + ends[k]}", f"expected {width} fields, got {len(r)}", raw)
+            rows = [rows[k] for k in keep]
+            starts = [starts[k] for k in keep]
+            ends = [ends[k] for k in keep]
+        if not rows:
+            return []
+        columns = [infer_column(list(col)) for col in zip(*rows, strict=True)]
+        records = [dict(zip(header, vals, strict=True)) for vals in zip(*columns, strict=True)]
+        return self._stamp(
+            records,
+            lambda i: f"{path}:{base + ends[i]}",
+            lambda i: "\n".join(raw_lines[starts[i] : ends[i]]),
+        )
 
     def _decode_json_array(self, path: str, data: bytes) -> list[Record]:
         state = self._states.setdefault(path, _FileState(path))
