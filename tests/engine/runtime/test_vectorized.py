@@ -1,0 +1,277 @@
+"""The vectorized aggregate path must emit exactly what the row path emits (values, Python
+types, order, late counts), whatever the batch boundaries, and must decline what it cannot do."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from velostream.engine import Engine
+from velostream.plan.logical import QueryPlan
+from velostream.runtime.operators import AggregateOp
+from velostream.runtime.vectorized import VectorAggregateOp, vectorize_aggregate
+from velostream.sql.parse import parse_script
+
+
+def plan_of(sql: str) -> QueryPlan:
+    eng = Engine()
+    eng.register("ev", [])
+    eng.register("other", [])
+    return eng.plan(parse_script(sql).statements[0])
+
+
+def record(i: int, et: int, **fields) -> dict:
+    return {
+        **fields,
+        "_event_time": et,
+        "_timestamp": et,
+        "_offset": i,
+        "_partition": 0,
+        "_key": None,
+    }
+
+
+def run_rows(plan: QueryPlan, batches: list[list[dict]], delay: int) -> tuple[list, int]:
+    """The reference: AggregateOp fed one record at a time, the watermark advanced after each
+    record, due windows closed at the end of each batch (as the job loop does)."""
+    out: list = []
+    op = AggregateOp(plan, lambda row, ts: out.append((row, ts)))
+    for batch in batches:
+        for r in batch:
+            op.push(r)
+            t = r["_event_time"] - delay
+            if t > op.wm:
+                op.wm = t
+        op.close_due()
+    op.finish()
+    return out, op.counters.late
+
+
+def run_vec(plan: QueryPlan, batches: list, delay: int) -> tuple[list, int, VectorAggregateOp]:
+    out: list = []
+    op = vectorize_aggregate(plan, lambda row, ts: out.append((row, ts)))
+    assert op is not None
+    op.min_rows = 0  # vectorize every batch, even one record
+    for batch in batches:
+        op.ingest(batch, delay)
+        op.close_due()
+    op.finish()
+    return out, op.counters.late, op
+
+
+def typed(rows: list) -> list:
+    """Rows with each value's exact type and repr (1 != 1.0, Decimal('1.5') != '1.50')."""
+    return [([(k, type(v).__name__, repr(v)) for k, v in row.items()], ts) for row, ts in rows]
+
+
+def split(records: list, size: int) -> list[list]:
+    return [records[i : i + size] for i in range(0, len(records), size)] or [[]]
+
+
+# -- worked by hand ------------------------------------------------------------------------
+
+
+def test_tumbling_by_hand() -> None:
+    plan = plan_of(
+        "SELECT k, COUNT(*) AS n, SUM(v) AS s, AVG(v) AS a, MIN(v) AS lo, MAX(v) AS hi, "
+        "_window_start AS ws FROM ev GROUP BY k WINDOW TUMBLING(10ms)"
+    )
+    recs = [
+        record(0, 1, k="a", v=1),
+        record(1, 2, k="b", v=5),
+        record(2, 3, k="a", v=None),
+        record(3, 9, k="a", v=4),
+        record(4, 12, k="b", v=7),
+        record(5, 5, k="a", v=100),  # late: the watermark (12) has passed its window [0, 10)
+        record(6, 25, k="a", v=2),
+    ]
+    out, late, op = run_vec(plan, [recs[:4], recs[4:]], 0)
+    assert late == 1
+    assert op.batches_vectorized == 2
+    assert out == [
+        ({"k": "a", "n": 3, "s": 5, "a": 2.5, "lo": 1, "hi": 4, "ws": 0}, 10),
+        ({"k": "b", "n": 1, "s": 5, "a": 5.0, "lo": 5, "hi": 5, "ws": 0}, 10),
+        ({"k": "b", "n": 1, "s": 7, "a": 7.0, "lo": 7, "hi": 7, "ws": 10}, 20),
+        ({"k": "a", "n": 1, "s": 2, "a": 2.0, "lo": 2, "hi": 2, "ws": 20}, 30),
+    ]
+    assert type(out[0][0]["s"]) is int and type(out[0][0]["a"]) is float
+
+
+def test_sliding_by_hand() -> None:
+    # windows of 10 ms every 5 ms: t=7 is in [0,10) and [5,15); t=12 in [5,15) and [10,20)
+    plan = plan_of(
+        "SELECT COUNT(*) AS n, SUM(v) AS s, _window_start AS ws FROM ev WINDOW SLIDING(10ms, 5ms)"
+    )
+    recs = [record(0, 7, v=1), record(1, 12, v=10)]
+    out, late, _ = run_vec(plan, [recs], 0)
+    assert late == 0
+    assert [r for r, _ in out] == [
+        {"n": 1, "s": 1, "ws": 0},
+        {"n": 2, "s": 11, "ws": 5},
+        {"n": 1, "s": 10, "ws": 10},
+    ]
+
+
+def test_decimal_sum_and_avg_from_a_frame() -> None:
+    plan = plan_of("SELECT k, SUM(p) AS s, AVG(p) AS a, MAX(p) AS m FROM ev GROUP BY k EMIT FINAL")
+    frame = pl.DataFrame(
+        {
+            "k": ["x", "x", "y"],
+            "p": [Decimal("1.25"), Decimal("2.50"), Decimal("0.10")],
+            "_event_time": [1, 2, 3],
+        },
+        schema_overrides={"p": pl.Decimal(10, 2)},
+    )
+    out, _, op = run_vec(plan, [frame], 0)
+    assert op.batches_vectorized == 1
+    # 1.25 + 2.50 = 3.75 (scale 2); AVG scale max(2 + 4, 6) = 6: 3.75 / 2 = 1.875000
+    assert [r for r, _ in out] == [
+        {"k": "x", "s": Decimal("3.75"), "a": Decimal("1.875000"), "m": Decimal("2.50")},
+        {"k": "y", "s": Decimal("0.10"), "a": Decimal("0.100000"), "m": Decimal("0.10")},
+    ]
+    assert str(out[0][0]["a"]) == "1.875000"
+
+
+def test_mixed_types_fall_back_to_rows() -> None:
+    plan = plan_of("SELECT SUM(v) AS s FROM ev GROUP BY k EMIT FINAL")
+    recs = [record(0, 1, k="a", v=1), record(1, 2, k="a", v=0.5), record(2, 3, k="a", v=2)]
+    out, _, op = run_vec(plan, [recs], 0)
+    assert op.batches_row == 1 and op.batches_vectorized == 0
+    assert out == [({"s": 3.5}, 3)]
+
+
+def test_int_overflow_risk_falls_back() -> None:
+    plan = plan_of("SELECT SUM(v) AS s FROM ev GROUP BY k EMIT FINAL")
+    recs = [record(i, i, k="a", v=2**62) for i in range(4)]
+    out, _, op = run_vec(plan, [recs], 0)
+    assert op.batches_row == 1
+    assert out == [({"s": 2**64}, 3)]
+
+
+# -- declining whole plans -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT k, COUNT(*) AS n FROM ev GROUP BY k WINDOW SESSION(10ms)",
+        "SELECT k, COUNT(*) AS n FROM ev GROUP BY k WINDOW TUMBLING(10ms) EMIT CHANGES",
+        "SELECT k, COUNT(*) AS n FROM ev GROUP BY k",  # unwindowed GROUP BY emits changes
+        "SELECT k, COUNT(DISTINCT v) AS n FROM ev GROUP BY k EMIT FINAL",
+        "SELECT k, STDDEV(v) AS n FROM ev GROUP BY k EMIT FINAL",
+        "SELECT k, v, COUNT(*) AS n FROM ev GROUP BY k EMIT FINAL",  # v: last row's value
+        "SELECT k, COUNT(*) AS n FROM ev WHERE UPPER(k) = 'A' GROUP BY k EMIT FINAL",
+        "SELECT k, SUM(v * 1.5) AS n FROM ev GROUP BY k EMIT FINAL",  # DECIMAL literal
+        "SELECT UPPER(k) AS u, COUNT(*) AS n FROM ev GROUP BY UPPER(k) EMIT FINAL",
+        "SELECT k, v FROM ev WHERE v > 1",
+    ],
+)
+def test_ineligible_plans_return_none(sql: str) -> None:
+    assert vectorize_aggregate(plan_of(sql), lambda row, ts: None) is None
+
+
+def test_eligible_plan_is_vectorized() -> None:
+    plan = plan_of(
+        "SELECT k, COUNT(*) AS n FROM ev WHERE v IS NOT NULL AND NOT (v % 2 = 0) "
+        "GROUP BY k WINDOW TUMBLING(10ms)"
+    )
+    assert isinstance(vectorize_aggregate(plan, lambda row, ts: None), VectorAggregateOp)
+
+
+# -- differential: random inputs, awkward batch boundaries ---------------------------------
+
+QUERIES = [
+    "SELECT k, COUNT(*) AS n, COUNT(v) AS c, SUM(v) AS s, AVG(v) AS a, MIN(v) AS lo, "
+    "MAX(v) AS hi, _window_start AS ws, _window_end AS we FROM ev GROUP BY k "
+    "WINDOW TUMBLING(10ms)",
+    "SELECT k, COUNT(*) AS n, SUM(v + 1) AS s, AVG(v) AS a, MAX(v) AS hi FROM ev "
+    "WHERE v IS NULL OR v * 2 > -7 OR k = 'b' GROUP BY k WINDOW SLIDING(10ms, 4ms)",
+    "SELECT SUM(v) AS s, AVG(v) AS a, COUNT(*) AS n FROM ev WHERE NOT (k <> 'a') "
+    "WINDOW TUMBLING(7ms) HAVING COUNT(*) > 1",
+    "SELECT k, v % 3 AS m, COUNT(*) AS n, SUM(v) / 2 AS h, MIN(k) AS mk FROM ev "
+    "GROUP BY k, v % 3 EMIT FINAL",
+    "SELECT k, COUNT(*) AS n, SUM(f) AS sf, AVG(f) AS af, MIN(f) AS lo, MAX(f) AS hi FROM ev "
+    "WHERE f > 0 OR v IS NULL GROUP BY k WINDOW SLIDING(6ms, 4ms)",
+]
+
+records_st = st.lists(
+    st.tuples(
+        st.integers(-6, 12),  # event-time step (negative: out of order, maybe late)
+        st.sampled_from(["a", "b", "c", None]),
+        st.one_of(st.none(), st.integers(-5, 9)),
+        st.one_of(st.none(), st.floats(-4, 4, allow_nan=False, width=32)),
+    ),
+    max_size=60,
+)
+
+
+def build(spec: list) -> list[dict]:
+    out, t = [], 1000
+    for i, (step, k, v, f) in enumerate(spec):
+        t += step
+        f = None if f is None else (f if f != 0 else 0.0)  # no -0.0: dicts would merge it
+        out.append(record(i, t, k=k, v=v, f=f))
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    spec=records_st,
+    q=st.sampled_from(range(len(QUERIES))),
+    size=st.sampled_from([1, 3, 1000]),
+    delay=st.sampled_from([0, 5]),
+)
+def test_same_output_as_row_path(spec: list, q: int, size: int, delay: int) -> None:
+    plan = plan_of(QUERIES[q])
+    recs = build(spec)
+    want, want_late = run_rows(plan, split([dict(r) for r in recs], size), delay)
+    got, got_late, _ = run_vec(plan, split([dict(r) for r in recs], size), delay)
+    assert typed(got) == typed(want)
+    assert got_late == want_late
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    spec=records_st,
+    size=st.sampled_from([1, 3, 1000]),
+    scale=st.sampled_from([0, 2, 3]),
+)
+def test_same_output_from_frames_with_decimals(spec: list, size: int, scale: int) -> None:
+    plan = plan_of(
+        "SELECT k, COUNT(p) AS c, SUM(p) AS s, AVG(p) AS a, MIN(p) AS lo, MAX(p) AS hi, "
+        "_window_start AS ws FROM ev WHERE p IS NOT NULL OR k = 'a' GROUP BY k "
+        "WINDOW TUMBLING(10ms)"
+    )
+    recs = build(spec)
+    q = Decimal(1).scaleb(-scale)
+    prices = [None if r["v"] is None else (Decimal(r["v"]) / 7).quantize(q) for r in recs]
+    frame = pl.DataFrame(
+        {
+            "k": [r["k"] for r in recs],
+            "p": prices,
+            "_event_time": [r["_event_time"] for r in recs],
+        },
+        schema={"k": pl.String, "p": pl.Decimal(12, scale), "_event_time": pl.Int64},
+    )
+    frames = [frame.slice(i, size) for i in range(0, max(frame.height, 1), size)]
+    rows = [f.to_arrow().to_pylist() for f in frames]
+    want, want_late = run_rows(plan, rows, 0)
+    got, got_late, _ = run_vec(plan, frames, 0)
+    assert typed(got) == typed(want)
+    assert got_late == want_late
+
+
+def test_dead_letter_receives_the_late_records() -> None:
+    plan = plan_of("SELECT COUNT(*) AS n FROM ev WINDOW TUMBLING(10ms)")
+    plan.late_strategy = "dead_letter"
+    seen: list = []
+    op = vectorize_aggregate(plan, lambda row, ts: None, lambda r, why: seen.append(r["v"]))
+    assert op is not None
+    op.min_rows = 0
+    recs = [record(0, 30, v=1), record(1, 3, v=2), record(2, 31, v=3), record(3, 4, v=4)]
+    op.ingest(recs, 0)
+    assert seen == [2, 4]
+    assert op.counters.late == 2
