@@ -4,6 +4,10 @@ The runtime never passes NULL to ``add`` (aggregates skip NULLs), except that CO
 called with no arguments for every row. COUNT/SUM/AVG/MIN/MAX are on the hot path: ``add`` does
 the least work it can, and SUM/AVG keep int, float and DECIMAL partial sums apart so that a
 DECIMAL total stays exact and an int total stays an int.
+
+runtime/vectorized.py folds Polars partials straight into these objects, so the state
+attributes (``CountAcc.n``, ``SumAcc``/``AvgAcc`` ``i f d n has_f has_d``, ``MinAcc.v``) are
+part of the contract: rename none of them without changing it too.
 """
 
 from __future__ import annotations
