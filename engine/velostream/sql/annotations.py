@@ -88,8 +88,13 @@ def attach_annotations(
     warnings: list[str] = []
     detached_block: tuple[int, int | None] | None = None  # (first line, target code line)
     for comment in comments_in(src, tokens):
-        annotation = parse_annotation(comment) if comment.own_line else None
+        annotation = parse_annotation(comment)
         if annotation is None:
+            continue
+        if not comment.own_line:
+            warnings.append(
+                f"annotation at line {comment.line} is not on a line of its own; it is ignored"
+            )
             continue
         target = _next_code_line(ordered_code, comment.line)
         stmt = starts.get(target) if target is not None else None

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlglot import exp, tokens
+from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.generators.postgres import PostgresGenerator
@@ -91,8 +91,11 @@ class VeloParseError(ParseError):
 
 
 def _is_word(token: Token | None) -> bool:
-    """True for a bare word (keyword or unquoted name)."""
-    return bool(token) and token.token_type not in _PUNCTUATION
+    """True for a bare word (keyword or unquoted name), never punctuation or a literal."""
+    if not token or token.token_type in _PUNCTUATION:
+        return False
+    first = token.text[:1]
+    return first.isalpha() or first == "_"
 
 
 def expected_for(message: str) -> list[str]:
@@ -406,11 +409,9 @@ class VelostreamParser(PostgresParser):
         return super()._parse_limit(this, top, skip_limit_token)
 
     def _parse_group(self, skip_group_by_token: bool = False) -> exp.Group | None:
-        group_tok = self._curr
         group = super()._parse_group(skip_group_by_token)
         if group is not None and not any(v for v in group.args.values()):
             self._velo_error("GROUP BY needs at least one expression", ["an expression"])
-        del group_tok
         return group
 
     # ---------------------------------------------------------------- WITH ('k' = 'v', ...)
@@ -851,4 +852,4 @@ class Velostream(Postgres):
     Generator = VelostreamGenerator
 
 
-__all__ = ["VeloParseError", "Velostream", "VelostreamGenerator", "VelostreamParser", "tokens"]
+__all__ = ["VeloParseError", "Velostream", "VelostreamGenerator", "VelostreamParser"]

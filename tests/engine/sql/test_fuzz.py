@@ -50,7 +50,7 @@ _PIECES = [
 ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     base=st.sampled_from(CORPUS),
     position=st.integers(min_value=0, max_value=10_000),
