@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 VELO = Path(sys.executable).with_name("velo")
-BATCH_SIZE = 10
+BATCH_SIZE = 40
+TIMED_OUT = -9
 BATCH_TIMEOUT_S = 40.0
 SOLO_TIMEOUT_S = 25.0
 WORKERS = max(2, min(4, os.cpu_count() or 2))
+RUN_LOG: list[tuple[str, float, int]] = []  # (folder, seconds, exit code) per velo run
 
 
 class Unordered(tuple):
@@ -103,7 +106,8 @@ def write_inputs(case: Case, folder: Path) -> None:
 
 
 def run_velo(sql_file: Path, cwd: Path, timeout: float) -> tuple[int, str, str]:
-    """Run `velo run sql_file` in `cwd`; a timeout counts as exit code -9."""
+    """Run `velo run sql_file` in `cwd`; a timeout gives exit code TIMED_OUT."""
+    start = time.monotonic()
     try:
         p = subprocess.run(
             [str(VELO), "run", str(sql_file)],
@@ -112,11 +116,12 @@ def run_velo(sql_file: Path, cwd: Path, timeout: float) -> tuple[int, str, str]:
             text=True,
             timeout=timeout,
         )
+        RUN_LOG.append((sql_file.parent.name, time.monotonic() - start, p.returncode))
         return p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
-        return -9, out, err + f"\n[harness] velo run timed out after {timeout}s"
+        return TIMED_OUT, out, err + f"\n[harness] velo run timed out after {timeout}s"
 
 
 def run_solo(case: Case, root: Path) -> Result:
@@ -129,9 +134,16 @@ def run_solo(case: Case, root: Path) -> Result:
     return Result(code, out, err, folder)
 
 
-def run_batch(cases: Sequence[Case], root: Path, n: int) -> dict[str, Result]:
-    """Run several success-only cases in one `velo run`; fall back to solo runs on failure."""
-    batch_dir = root / f"batch{n}"
+def run_batch(cases: Sequence[Case], root: Path, tag: str) -> dict[str, Result]:
+    """Run several success-only cases in one `velo run`.
+
+    When the run fails, the batch is split in halves and each half re-run (down to single cases
+    run alone), so one broken statement costs a few extra runs and hides nothing. After a
+    timeout every case runs alone, so that only the hanging one waits for its own timeout.
+    """
+    if len(cases) == 1:
+        return {cases[0].id: run_solo(cases[0], root)}
+    batch_dir = root / f"batch{tag}"
     parts = []
     for case in cases:
         folder = batch_dir / _safe(case.id)
@@ -140,8 +152,11 @@ def run_batch(cases: Sequence[Case], root: Path, n: int) -> dict[str, Result]:
     sql_file = batch_dir / "batch.sql"
     sql_file.write_text("\n".join(parts))
     code, out, err = run_velo(sql_file, batch_dir, BATCH_TIMEOUT_S)
-    if code != 0:
+    if code == TIMED_OUT:
         return {c.id: run_solo(c, root) for c in cases}
+    if code != 0:
+        half = len(cases) // 2
+        return run_batch(cases[:half], root, tag + "a") | run_batch(cases[half:], root, tag + "b")
     return {c.id: Result(code, out, err, batch_dir / _safe(c.id), batched=True) for c in cases}
 
 
@@ -152,7 +167,7 @@ def run_all(cases: Iterable[Case], root: Path) -> dict[str, Result]:
     batches = _batches([c for c in cases if not c.alone])
     results: dict[str, Result] = {}
     with ThreadPoolExecutor(WORKERS) as pool:
-        futs = [pool.submit(run_batch, b, root, i) for i, b in enumerate(batches)]
+        futs = [pool.submit(run_batch, b, root, str(i)) for i, b in enumerate(batches)]
         futs += [pool.submit(lambda c=c: {c.id: run_solo(c, root)}) for c in alone]
         for f in futs:
             results.update(f.result())

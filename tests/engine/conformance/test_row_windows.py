@@ -152,6 +152,44 @@ FROM s
             Unordered({"id": 4, "nxt": None}, {"id": 5, "nxt": None}),
         ],
     ),
+    Case(
+        id="rows_where_runs_before_row_window",
+        rule=RULE + " (rows that WHERE drops are not input rows of the window)",
+        sql=f"""
+CREATE STREAM r_where AS SELECT id, ROW_NUMBER() OVER ({BUF}) AS rn, LAG(v) OVER ({BUF}) AS prev
+FROM s WHERE v > 5
+{with_(src("s", "s.jsonl"), sink("r_where"))};
+""",
+        inputs={"s.jsonl": ROWS},
+        # kept: a 10 (id1), a 20 (id3), a 20 (id4), b 7 (id5)
+        expected=[
+            {"id": 1, "rn": 1, "prev": None},
+            {"id": 3, "rn": 2, "prev": 10},
+            {"id": 4, "rn": 3, "prev": 20},
+            {"id": 5, "rn": 1, "prev": None},
+        ],
+    ),
+    Case(
+        id="rows_decimal_running_sum_avg",
+        rule=RULE + "; DECIMAL SUM is exact; AVG of a DECIMAL has scale max(s + 4, 6)",
+        sql=f"""
+CREATE STREAM r_dec AS SELECT SUM(d) OVER ({BUF}) AS s, AVG(d) OVER ({BUF}) AS a FROM s
+{with_(src("s", "s.jsonl"), sink("r_dec"))};
+""",
+        inputs={
+            "s.jsonl": [
+                {"p": "a", "d": "0.10", "ts": 1},
+                {"p": "a", "d": "0.20", "ts": 2},
+                {"p": "a", "d": "0.10", "ts": 3},
+            ]
+        },
+        # 0.10, 0.30, 0.40; averages 0.1, 0.15, 0.1333..
+        expected=[
+            {"s": "0.10", "a": "0.100000"},
+            {"s": "0.30", "a": "0.150000"},
+            {"s": "0.40", "a": "0.133333"},
+        ],
+    ),
 ]
 
 

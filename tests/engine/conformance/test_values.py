@@ -368,6 +368,29 @@ GROUP BY parity HAVING n > 1 EMIT FINAL
         {"id": 9, "v": "a"},
         {"id": 9, "v": "a"},
     ),
+    _one_row(
+        "val_decimal_literals",
+        DECIMAL + "; " + DIVISION,
+        # 1.0 / 3: DECIMAL (scale 1) division -> scale max(1 + 4, 6) = 6
+        "2.50 * 2 AS a, 1.0 / 3 AS b, d > 1 AS c, d < 1.5 AS e, d = 1.50 AS f",
+        {"d": "1.50"},
+        {"a": "5.00", "b": "0.333333", "c": True, "e": False, "f": True},
+    ),
+    _one_row(
+        "val_json_booleans_and_strings",
+        "NULL follows SQL three-valued logic (booleans from JSON true/false)",
+        "NOT flag AS nf, flag AND other AS both_true, name AS name",
+        {"flag": True, "other": False, "name": "zed"},
+        {"nf": False, "both_true": False, "name": "zed"},
+    ),
+    _one_row(
+        "val_decimal_strings_edge",
+        JSON_TYPES,
+        # "12.30" keeps its scale through + 0; "1.5e3" is not a plain decimal: stays a string
+        "t + 0 AS t0, e AS e, 7 / d AS q",
+        {"t": "12.30", "e": "1.5e3", "d": "2.0"},
+        {"t0": "12.30", "e": "1.5e3", "q": "3.500000"},
+    ),
 ]
 
 

@@ -297,6 +297,139 @@ CREATE STREAM w_gap AS SELECT {COLS} FROM s WINDOW TUMBLING(10s)
         inputs={"s.jsonl": _ev((1000, 1), (35000, 2))},
         expected=[_w(1, 0, 10000), _w(1, 30000, 40000)],
     ),
+    Case(
+        id="win_size_spellings",
+        rule=TUMBLING + "; sizes as 5m, 30s; an optional first argument names the time column",
+        # 5m: 299999 -> [0, 300000), 300000 -> [300000, 600000); 30s with _event_time named
+        sql=f"""
+CREATE STREAM w_5m AS SELECT {COLS} FROM s WINDOW TUMBLING(5m)
+{with_(src("s", "s.jsonl"), sink("w_5m", "m5.jsonl"))};
+CREATE STREAM w_30s AS SELECT {COLS} FROM s WINDOW TUMBLING(_event_time, 30s)
+{with_(src("s", "s.jsonl"), sink("w_30s", "s30.jsonl"))};
+""",
+        inputs={"s.jsonl": _ev((29999, 1), (30000, 2), (299999, 3), (300000, 4))},
+        outputs={
+            "m5.jsonl": [_w(3, 0, 300000), _w(1, 300000, 600000)],
+            "s30.jsonl": [
+                _w(1, 0, 30000),
+                _w(1, 30000, 60000),
+                _w(1, 270000, 300000),
+                _w(1, 300000, 330000),
+            ],
+        },
+    ),
+    Case(
+        id="win_group_by_two_keys_having_alias",
+        rule=TUMBLING + "; GROUP BY and HAVING may use select aliases; HAVING filters emitted rows",
+        # [0, 10000): (a, x) 2, (a, y) 1, (b, x) 1 -> HAVING n > 1 keeps (a, x) only
+        sql=f"""
+CREATE STREAM w_two_keys AS SELECT k, j, COUNT(*) AS n FROM s
+GROUP BY k, j WINDOW TUMBLING(10s) HAVING n > 1
+{with_(src("s", "s.jsonl"), sink("w_two_keys"))};
+""",
+        inputs={
+            "s.jsonl": _ev(
+                ("a", "x", 1000),
+                ("a", "y", 2000),
+                ("b", "x", 3000),
+                ("a", "x", 4000),
+                keys=("k", "j", "ts"),
+            )
+        },
+        expected=[{"k": "a", "j": "x", "n": 2}],
+    ),
+    Case(
+        id="win_out_of_orderness_minutes",
+        rule=WATERMARK + " (a duration such as '5m')",
+        # TUMBLING(1m), 5m allowed: the watermark after 200000 is -100000, so 30000 is on time
+        sql=f"""
+CREATE STREAM w_ooo_5m AS SELECT {COLS} FROM s WINDOW TUMBLING(1m)
+{with_(src("s", "s.jsonl"), sink("w_ooo_5m"), "'watermark.max_out_of_orderness' = '5m'")};
+""",
+        inputs={"s.jsonl": _ev((10000, 1), (200000, 2), (30000, 3))},
+        expected=[Unordered(_w(2, 0, 60000), _w(1, 180000, 240000))],
+    ),
+    Case(
+        id="win_out_of_orderness_zero_explicit",
+        rule=WATERMARK + " ('0ms')",
+        sql=f"""
+CREATE STREAM w_ooo_0 AS SELECT {COLS}, SUM(v) AS s FROM s WINDOW TUMBLING(10s)
+{with_(src("s", "s.jsonl"), sink("w_ooo_0"), "'watermark.max_out_of_orderness' = '0ms'")};
+""",
+        inputs={"s.jsonl": _ev((1000, 1), (12000, 2), (3000, 3), (14000, 4))},
+        expected=[_w(1, 0, 10000, s=1), _w(2, 10000, 20000, s=6)],
+    ),
+    Case(
+        id="win_session_emit_changes",
+        rule=SESSION
+        + "; window EMIT CHANGES: after each input row, the current row of each window and group it fell into",
+        # a@1000 -> [1000, 6000); a@3000 -> [1000, 8000) n 2; b@4000 -> its own session
+        sql=f"""
+CREATE STREAM w_sess_ch AS SELECT k, {COLS} FROM s GROUP BY k WINDOW SESSION(5s) EMIT CHANGES
+{with_(src("s", "s.jsonl"), sink("w_sess_ch"))};
+""",
+        inputs={"s.jsonl": _ev(("a", 1000), ("a", 3000), ("b", 4000), keys=("k", "ts"))},
+        expected=[_w(1, 1000, 6000, k="a"), _w(2, 1000, 8000, k="a"), _w(1, 4000, 9000, k="b")],
+    ),
+    Case(
+        id="win_session_bridging_record_merges_sessions",
+        rule=SESSION,
+        # gap 10s, 30s allowed lateness: [1000, 11000) and [20000, 30000) are both open when
+        # 10000 arrives; it is within 10s of 1000's session (9000) and of 20000 (10000): one session
+        sql=f"""
+CREATE STREAM w_sess_bridge AS SELECT {COLS} FROM s WINDOW SESSION(10s)
+{with_(src("s", "s.jsonl"), sink("w_sess_bridge"), "'watermark.max_out_of_orderness' = '30s'")};
+""",
+        inputs={"s.jsonl": _ev((1000, 1), (20000, 2), (10000, 3))},
+        expected=[_w(3, 1000, 30000)],
+    ),
+    Case(
+        id="win_sliding_advance_not_dividing_size",
+        rule=SLIDING,
+        # SLIDING(10s, 3s): 1007000 is in the windows starting at 999000, 1002000, 1005000
+        sql=f"""
+CREATE STREAM w_slide3 AS SELECT {COLS} FROM s WINDOW SLIDING(10s, 3s)
+{with_(src("s", "s.jsonl"), sink("w_slide3"))};
+""",
+        inputs={"s.jsonl": _ev((1_007_000, 1))},
+        expected=[
+            Unordered(
+                _w(1, 999_000, 1_009_000), _w(1, 1_002_000, 1_012_000), _w(1, 1_005_000, 1_015_000)
+            )
+        ],
+    ),
+    Case(
+        id="win_tumbling_epoch_aligned_7s",
+        rule=TUMBLING,
+        # floor(T0 / 7000) * 7000 = T0 - 6000
+        sql=f"""
+CREATE STREAM w_t7 AS SELECT {COLS} FROM s WINDOW TUMBLING(7s)
+{with_(src("s", "s.jsonl"), sink("w_t7"))};
+""",
+        inputs={"s.jsonl": _ev((T0, 1))},
+        expected=[_w(1, T0 - 6000, T0 + 1000)],
+    ),
+    Case(
+        id="win_emit_changes_late_record_emits_nothing",
+        rule=WATERMARK
+        + "; window EMIT CHANGES emits after each input row that reaches the aggregate",
+        sql=f"""
+CREATE STREAM w_late_ch AS SELECT {COLS} FROM s WINDOW TUMBLING(10s) EMIT CHANGES
+{with_(src("s", "s.jsonl"), sink("w_late_ch"))};
+""",
+        inputs={"s.jsonl": _ev((1000, 1), (12000, 2), (3000, 3), (13000, 4))},
+        expected=[_w(1, 0, 10000), _w(1, 10000, 20000), _w(2, 10000, 20000)],
+    ),
+    Case(
+        id="win_decimal_avg_and_sum",
+        rule="AVG of a DECIMAL gives a DECIMAL with scale max(input scale + 4, 6); SUM is exact",
+        sql=f"""
+CREATE STREAM w_dec AS SELECT AVG(d) AS a, SUM(d) AS s FROM s WINDOW TUMBLING(10s)
+{with_(src("s", "s.jsonl"), sink("w_dec"))};
+""",
+        inputs={"s.jsonl": _ev((1000, "1.00"), (2000, "2.00"), (3000, "2.00"), keys=("ts", "d"))},
+        expected=[{"a": "1.666667", "s": "5.00"}],
+    ),
 ]
 
 
