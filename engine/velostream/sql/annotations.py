@@ -19,6 +19,7 @@ class LineComment:
     line: int
     text: str
     own_line: bool
+    offset: int  # where the `--` starts in the script
 
 
 def _gaps(tokens: Sequence[Token], size: int) -> Iterator[tuple[int, int]]:
@@ -46,7 +47,7 @@ def _gap_comments(src: SourceText, start: int, end: int) -> Iterator[LineComment
             stop = end if stop < 0 else stop
             line, _ = src.position(i)
             line_start = src.line_starts[line - 1]
-            yield LineComment(line, text[i + 2 : stop], not text[line_start:i].strip())
+            yield LineComment(line, text[i + 2 : stop], not text[line_start:i].strip(), i)
             i = stop
         elif text.startswith("/*", i):
             stop = text.find("*/", i + 2, end)
@@ -70,23 +71,21 @@ def parse_annotation(comment: LineComment) -> Annotation | None:
 def attach_annotations(
     src: SourceText, tokens: Sequence[Token], statements: Sequence[Statement]
 ) -> list[str]:
-    """Attach annotation lines to the statement directly below; return warnings for the rest."""
-    code_lines: set[int] = set()
-    first_on_line: dict[int, int] = {}  # line -> offset of its first token
-    for token in tokens:
-        first_line, _ = src.position(token.start)
-        last_line, _ = src.position(token.end)
-        code_lines.update(range(first_line, last_line + 1))
-        first_on_line.setdefault(first_line, token.start)
-    starts: dict[int, Statement] = {}
+    """Attach annotation lines to the statement directly below; return warnings for the rest.
+
+    A comment sits in a gap between two tokens, and a gap holds only white space and comments, so
+    an annotation is "directly above" a statement exactly when the next token is the statement's
+    first token.
+    """
+    if "--" not in src.text:
+        return []
+    starts = [t.start for t in tokens]
+    by_first_token: dict[int, Statement] = {}
     for stmt in statements:
-        offset = src.line_starts[stmt.line - 1] + stmt.col - 1
-        if first_on_line.get(stmt.line) == offset:
-            starts[stmt.line] = stmt
-    ordered_code = sorted(code_lines)
+        by_first_token[src.line_starts[stmt.line - 1] + stmt.col - 1] = stmt
 
     warnings: list[str] = []
-    detached_block: tuple[int, int | None] | None = None  # (first line, target code line)
+    block_target: int | None = -1  # the next-token offset of the current detached block
     for comment in comments_in(src, tokens):
         annotation = parse_annotation(comment)
         if annotation is None:
@@ -96,20 +95,16 @@ def attach_annotations(
                 f"annotation at line {comment.line} is not on a line of its own; it is ignored"
             )
             continue
-        target = _next_code_line(ordered_code, comment.line)
-        stmt = starts.get(target) if target is not None else None
+        i = bisect_right(starts, comment.offset)
+        target = starts[i] if i < len(starts) else None
+        stmt = by_first_token.get(target) if target is not None else None
         if stmt is not None:
             stmt.annotations.append(annotation)
             continue
-        if detached_block is None or detached_block[1] != target:
-            detached_block = (comment.line, target)
+        if target != block_target:
+            block_target = target
             warnings.append(
                 f"annotation block at line {comment.line} is not directly above a statement; "
                 "it is ignored"
             )
     return warnings
-
-
-def _next_code_line(ordered: list[int], line: int) -> int | None:
-    i = bisect_right(ordered, line)
-    return ordered[i] if i < len(ordered) else None

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.parser import Parser
 from sqlglot.tokens import Token, TokenType
 
 from velostream.errors import SqlError
@@ -22,8 +23,9 @@ def parse_script(text: str, path: str | None = None) -> Script:
     src = SourceText(text, path)
     tokens = _tokenize(src)
     statements: list[Statement] = []
+    parser = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE)
     for chunk, terminator in _split(tokens):
-        expression = _parse_chunk(src, chunk, terminator)
+        expression = _parse_chunk(parser, src, chunk, terminator)
         statements.append(_statement(expression, src, chunk))
     warnings = attach_annotations(src, tokens, statements)
     return Script(statements=statements, warnings=warnings)
@@ -190,8 +192,9 @@ def _split(tokens: Sequence[Token]) -> list[tuple[list[Token], Token | None]]:
     return chunks
 
 
-def _parse_chunk(src: SourceText, chunk: list[Token], terminator: Token | None) -> exp.Expr:
-    parser = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE)
+def _parse_chunk(
+    parser: Parser, src: SourceText, chunk: list[Token], terminator: Token | None
+) -> exp.Expr:
     try:
         expressions = parser.parse(chunk, src.text)
     except VeloParseError as err:
