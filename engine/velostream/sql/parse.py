@@ -98,8 +98,7 @@ def statement_of(expression: exp.Expr, sql: str = "", line: int = 1, col: int = 
     else:
         kind = "select"
         query = expression
-    if isinstance(query, exp.Select):
-        props.update(properties_dict(query.args.get("properties")))
+    props.update(properties_dict(_trailing_properties(query)))
     return Statement(
         kind=kind,
         expression=expression,
@@ -128,6 +127,13 @@ def properties_dict(properties: exp.Expr | None) -> dict[str, str]:
             text = value.sql() if value is not None else ""
         out[key.lower()] = text
     return out
+
+
+def _trailing_properties(query: exp.Expr | None) -> exp.Expr | None:
+    """The trailing WITH (...) of a query; for UNION etc. it sits on the last SELECT."""
+    while isinstance(query, exp.SetOperation):
+        query = query.expression
+    return query.args.get("properties") if isinstance(query, exp.Select) else None
 
 
 def _table_name(node: exp.Expr | None) -> str | None:

@@ -392,3 +392,10 @@ def test_create_or_replace_and_if_not_exists() -> None:
     assert (stmt.kind, stmt.name, stmt.expression.args["replace"]) == ("create_stream", "s", True)
     stmt = parse_statement("CREATE TABLE IF NOT EXISTS tt AS SELECT a FROM t")
     assert (stmt.kind, stmt.name, stmt.expression.args["exists"]) == ("create_table", "tt", True)
+
+
+def test_union_properties_come_from_the_last_select() -> None:
+    stmt = parse_statement("SELECT a FROM t UNION ALL SELECT a FROM u WITH ('u.type' = 'x')")
+    assert stmt.kind == "select"
+    assert isinstance(stmt.query, exp.Union)
+    assert stmt.properties == {"u.type": "x"}
