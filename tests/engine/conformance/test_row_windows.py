@@ -190,6 +190,31 @@ CREATE STREAM r_dec AS SELECT SUM(d) OVER ({BUF}) AS s, AVG(d) OVER ({BUF}) AS a
             {"s": "0.40", "a": "0.133333"},
         ],
     ),
+    Case(
+        id="rows_aggregates_skip_nulls",
+        rule=RULE + "; aggregates skip NULLs; COUNT(*) counts rows",
+        sql=f"""
+CREATE STREAM r_nulls AS SELECT id, COUNT(*) OVER ({BUF}) AS n, COUNT(v) OVER ({BUF}) AS nv,
+  SUM(v) OVER ({BUF}) AS s, MIN(v) OVER ({BUF}) AS lo, LAG(v) OVER ({BUF}) AS prev
+FROM s
+{with_(src("s", "s.jsonl"), sink("r_nulls"))};
+""",
+        inputs={
+            "s.jsonl": [
+                {"id": 1, "p": "a", "v": 10, "ts": 1},
+                {"id": 2, "p": "a", "v": None, "ts": 2},
+                {"id": 3, "p": "a", "v": 20, "ts": 3},
+                {"id": 4, "p": "a", "ts": 4},
+            ]
+        },
+        # LAG gives the previous row's value, NULL included
+        expected=[
+            {"id": 1, "n": 1, "nv": 1, "s": 10, "lo": 10, "prev": None},
+            {"id": 2, "n": 2, "nv": 1, "s": 10, "lo": 10, "prev": 10},
+            {"id": 3, "n": 3, "nv": 2, "s": 30, "lo": 10, "prev": None},
+            {"id": 4, "n": 4, "nv": 2, "s": 30, "lo": 10, "prev": 20},
+        ],
+    ),
 ]
 
 

@@ -238,6 +238,28 @@ WINDOW TUMBLING(10s)
         unordered=True,
         expected=[{"n": 2, "ws": 0}, {"n": 1, "ws": 10000}],
     ),
+    Case(
+        id="join_stream_table_left_null_key",
+        rule=ST_JOIN + " (NULL = anything is not true: no match)",
+        sql=_rates_table("tj_rates_n")
+        + f"""
+CREATE STREAM tj_nullkey AS SELECT o.id, r.rate FROM orders o LEFT JOIN tj_rates_n r ON o.cur = r.cur
+{with_(src("orders", "orders.jsonl"), sink("tj_nullkey"))};
+""",
+        inputs={
+            "rates.jsonl": RATES,
+            "orders.jsonl": [
+                {"id": "n1", "cur": None, "ts": 2000},
+                {"id": "n2", "ts": 3000},
+                {"id": "n3", "cur": "EUR", "ts": 4000},
+            ],
+        },
+        expected=[
+            {"id": "n1", "rate": None},
+            {"id": "n2", "rate": None},
+            {"id": "n3", "rate": "1.00"},
+        ],
+    ),
 ]
 
 

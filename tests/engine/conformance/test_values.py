@@ -391,6 +391,50 @@ GROUP BY parity HAVING n > 1 EMIT FINAL
         {"t": "12.30", "e": "1.5e3", "d": "2.0"},
         {"t0": "12.30", "e": "1.5e3", "q": "3.500000"},
     ),
+    Case(
+        id="val_where_cannot_use_select_alias",
+        rule="A select item may use the alias of an earlier select item; so may GROUP BY and HAVING; WHERE may not (it runs before SELECT)",
+        sql=f"""
+CREATE STREAM v_where_alias AS SELECT amount * 2 AS dbl FROM s WHERE dbl > 12
+{with_(src("s", "s.jsonl"), sink("v_where_alias"))};
+""",
+        inputs={"s.jsonl": [{"amount": 5, "ts": 1}, {"amount": 7, "ts": 2}]},
+        exit_code=1,
+        stderr=["dbl"],
+    ),
+    _one_row(
+        "val_bigint_exact_beyond_double",
+        JSON_TYPES + " (a BIGINT is a 64-bit integer, not a double)",
+        # 2**53 + 1 is not representable as a double
+        "i + 1 AS a, i * 2 AS b, i - 9007199254740992 AS c",
+        {"i": 9007199254740993},
+        {"a": 9007199254740994, "b": 18014398509481986, "c": 1},
+    ),
+    _one_row(
+        "val_decimal_exact_beyond_double",
+        DECIMAL,
+        "d + 0.01 AS a, d * 2 AS b, d - 99999999999999999.98 AS c",
+        {"d": "99999999999999999.99"},
+        {"a": "100000000000000000.00", "b": "199999999999999999.98", "c": "0.01"},
+    ),
+    Case(
+        id="val_decimal_sum_large_and_mixed_scale",
+        rule=DECIMAL,
+        # 9007199254740993.01 * 2 and 0.1 + 0.25 (scale of the sum: the larger, 2)
+        sql=f"""
+CREATE STREAM v_bigsum AS SELECT k, SUM(d) AS s FROM s GROUP BY k EMIT FINAL
+{with_(src("s", "s.jsonl"), sink("v_bigsum"))};
+""",
+        inputs={
+            "s.jsonl": [
+                {"k": "big", "d": "9007199254740993.01", "ts": 1},
+                {"k": "mix", "d": "0.1", "ts": 2},
+                {"k": "big", "d": "9007199254740993.01", "ts": 3},
+                {"k": "mix", "d": "0.25", "ts": 4},
+            ]
+        },
+        expected=[Unordered({"k": "big", "s": "18014398509481986.02"}, {"k": "mix", "s": "0.35"})],
+    ),
 ]
 
 

@@ -430,6 +430,17 @@ CREATE STREAM w_dec AS SELECT AVG(d) AS a, SUM(d) AS s FROM s WINDOW TUMBLING(10
         inputs={"s.jsonl": _ev((1000, "1.00"), (2000, "2.00"), (3000, "2.00"), keys=("ts", "d"))},
         expected=[{"a": "1.666667", "s": "5.00"}],
     ),
+    Case(
+        id="win_session_late_record_dropped",
+        rule=SESSION + "; " + WATERMARK,
+        # b@10000 closes a's [1000, 3000); a@2000's own session would end at 4000 <= 10000: late
+        sql=f"""
+CREATE STREAM w_sess_late AS SELECT k, {COLS} FROM s GROUP BY k WINDOW SESSION(2s)
+{with_(src("s", "s.jsonl"), sink("w_sess_late"))};
+""",
+        inputs={"s.jsonl": _ev(("a", 1000), ("b", 10000), ("a", 2000), keys=("k", "ts"))},
+        expected=[_w(1, 1000, 3000, k="a"), _w(1, 10000, 12000, k="b")],
+    ),
 ]
 
 
