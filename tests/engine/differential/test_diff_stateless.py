@@ -141,7 +141,7 @@ SELECT = "id, k, d * v AS dv, d + g AS dg, d - d AS dz, d / v AS dq"
 ORACLE_SELECT = "id, k, d * v AS dv, d + g AS dg, d - d AS dz, d, v"
 
 
-@diff_settings(80)
+@diff_settings(60)
 @given(queries())
 def test_where_and_projection_match_duckdb(q: tuple) -> None:
     where, items, rows = q

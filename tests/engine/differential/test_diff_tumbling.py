@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from diff_helpers import (
     assert_same_groups,
     decimal_avg,
@@ -11,6 +9,7 @@ from diff_helpers import (
     event_rows,
     run_duckdb,
     run_engine,
+    values_match,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -82,7 +81,7 @@ def cases(draw: st.DrawFn) -> tuple:
     return size, spelling, draw(WHERES), ordered, rows
 
 
-@diff_settings(120)
+@diff_settings(80)
 @given(cases())
 def test_tumbling_group_by_matches_duckdb(case: tuple) -> None:
     size, spelling, where, ordered, rows = case
@@ -109,22 +108,33 @@ def test_tumbling_having_filters_like_duckdb(case: tuple, having: str) -> None:
     assert_same_groups(actual, expected, ["ws", "k"], ["n", "sv", "mind"])
 
 
+RUNNING = """COUNT(*) OVER w AS n, SUM(v) OVER w AS sv, MAX(v) OVER w AS maxv,
+    SUM(d) OVER w AS sd, COUNT(d) OVER w AS nd, MIN(f) OVER w AS minf"""
+
+
 @diff_settings(60)
 @given(cases())
-def test_tumbling_emit_changes_ends_on_the_final_rows(case: tuple) -> None:
-    """EMIT CHANGES: one row per input row that passes WHERE; the last per group is final."""
+def test_tumbling_emit_changes_is_the_running_aggregate(case: tuple) -> None:
+    """EMIT CHANGES: after each input row passing WHERE, its window and group's current row."""
     size, spelling, where, ordered, rows = case
-    actual, _ = run_engine(rows, engine_sql(spelling, where, ordered, emit="EMIT CHANGES"))
-    passing = run_duckdb(rows, f"SELECT COUNT(*) AS n FROM t {where}")[0]["n"]
-    assert len(actual) == passing
-    last: dict[tuple, dict] = {}
-    for r in actual:
-        last[(r["ws"], r["k"])] = r
-    counts: dict[tuple, int] = defaultdict(int)
-    for r in actual:
-        counts[(r["ws"], r["k"])] += 1
-    assert_same_groups(
-        list(last.values()), oracle(rows, size, where), ["ws", "k"], ["we", *AGG_COLS]
+    sql = (
+        f"SELECT k, COUNT(*) AS n, SUM(v) AS sv, MAX(v) AS maxv, SUM(d) AS sd, MIN(f) AS minf, "
+        f"AVG(d) AS ad, _window_start AS ws, _window_end AS we FROM events {where} "
+        f"GROUP BY k WINDOW TUMBLING({spelling}) EMIT CHANGES {with_clause(ordered)}"
     )
-    for key, r in last.items():
-        assert r["n"] == counts[key], f"group {key}: {counts[key]} changes, final count {r['n']}"
+    actual, _ = run_engine(rows, sql)
+    expected = run_duckdb(
+        rows,
+        f"SELECT id, k, (ts // {size}) * {size} AS ws, (ts // {size}) * {size} + {size} AS we, "
+        f"{RUNNING} FROM t {where} WINDOW w AS (PARTITION BY k, ts // {size} ORDER BY id "
+        f"ROWS UNBOUNDED PRECEDING) ORDER BY id",
+    )
+    assert len(actual) == len(expected), "one change per input row that passes WHERE"
+    cols = ["k", "ws", "we", "n", "sv", "maxv", "sd", "minf", "ad"]
+    for i, (act, exp) in enumerate(zip(actual, expected, strict=True)):
+        exp["ad"] = decimal_avg(exp["sd"], exp["nd"])
+        bad = [c for c in cols if not values_match(act.get(c, "<missing>"), exp[c])]
+        assert not bad, (
+            f"change {i} (input id {exp['id']}): {bad} differ\n"
+            f" expected {[exp[c] for c in bad]}\n actual {[act.get(c) for c in bad]}"
+        )
