@@ -127,10 +127,20 @@ JOB_PROPS: tuple[PropSpec, ...] = (
     ),
     PropSpec("late.data.dead.letter.path", help="JSON-lines file for late records"),
     PropSpec("late.data.dead_letter.path", help="alias of late.data.dead.letter.path"),
+    PropSpec("dead.letter.path", help="JSON-lines file for late records (job-wide)"),
+    PropSpec("late.data.dead_letter.path", help="alias of late.data.dead.letter.path"),
     PropSpec("dead.letter.path", help="alias of late.data.dead.letter.path"),
     PropSpec("event.time.field", help="event-time field for every source"),
     PropSpec("event.time.format", help="event-time format for every source"),
     PropSpec("watermark.strategy", help="bounded_out_of_orderness (the only one)"),
+    PropSpec(
+        "state.store",
+        default="memory",
+        choices=("memory", "sqlite"),
+        help="where operator state lives; sqlite checkpoints it to 'state.path'",
+    ),
+    PropSpec("state.path", help="state file of 'state.store' = 'sqlite'"),
+    PropSpec("checkpoint.interval", default="1s", help="time between checkpoints"),
 )
 
 
@@ -336,7 +346,7 @@ def validate_job(job_props: dict[str, str], names: list[str] | None = None) -> N
                 expected=list(spec.choices),
             )
         try:
-            if k == "watermark.max_out_of_orderness":
+            if k in ("watermark.max_out_of_orderness", "checkpoint.interval"):
                 parse_duration_ms(value)
             elif k == "event.time.format":
                 normalize_format(value)
