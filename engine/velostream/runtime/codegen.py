@@ -168,6 +168,13 @@ def function_name(node: exp.Expression) -> str:
     """The registry name of a function call node (upper case)."""
     if isinstance(node, exp.Anonymous):
         return node.name.upper()
+    if isinstance(node, exp.Trim):
+        pos = str(node.args.get("position") or "").upper()
+        return {"LEADING": "LTRIM", "TRAILING": "RTRIM"}.get(pos, "TRIM")
+    if isinstance(node, exp.JSONValue):
+        return "JSON_VALUE"
+    if isinstance(node, exp.WithinGroup):
+        return function_name(node.this)
     name = node.sql_name().upper() if isinstance(node, exp.Func) else type(node).__name__.upper()
     return _RENAMES.get(name, name)
 
@@ -178,6 +185,10 @@ def function_args(node: exp.Expression) -> list[exp.Expression]:
         return list(node.expressions)
     if isinstance(node, exp.StrPosition):  # POSITION(sub IN s): registry order is (sub, s)
         return [a for a in (node.args.get("substr"), node.this) if a is not None]
+    if isinstance(node, exp.JSONValue):
+        return [a for a in (node.this, node.args.get("path")) if a is not None]
+    if isinstance(node, exp.WithinGroup):  # PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x)
+        return [node.expression.expressions[0].this, *function_args(node.this)]
     args: list[exp.Expression] = []
     for key in node.arg_types:
         val = node.args.get(key)
@@ -194,6 +205,10 @@ def is_aggregate(node: exp.Expression) -> bool:
     """True for an aggregate call (not one inside OVER)."""
     if isinstance(node, exp.Window):
         return False
+    if isinstance(node, exp.WithinGroup):
+        return True
+    if isinstance(node.parent, exp.WithinGroup) and node is node.parent.this:
+        return False  # the WITHIN GROUP node is the aggregate
     if isinstance(node, exp.AggFunc):
         return True
     if isinstance(node, exp.Anonymous | exp.Func):
@@ -470,6 +485,9 @@ class Compiler:
         return f"_member({self.compile(n.this)}, {n.expression.name!r})"
 
     def _c_CurrentTimestamp(self, n: exp.CurrentTimestamp) -> str:
+        return self._call(n)
+
+    def _c_JSONValue(self, n: exp.JSONValue) -> str:
         return self._call(n)
 
     def _lookup_scalar(self, name: str, node: exp.Expression) -> Callable[..., Any]:

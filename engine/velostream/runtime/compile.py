@@ -166,11 +166,7 @@ def make_slot(node: exp.Expression) -> AggSlot:
         elif isinstance(this, exp.Distinct):
             distinct = True
             args = list(this.expressions)
-    if isinstance(node, exp.PercentileCont | exp.PercentileDisc):
-        # PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x): value x, constant p
-        parent = node.parent
-        if isinstance(parent, exp.WithinGroup):
-            args = [parent.expression.expressions[0].this, node.this]
+
     if args and isinstance(args[0], exp.Distinct):
         distinct = True
         args = list(args[0].expressions) + args[1:]
