@@ -98,6 +98,13 @@ def _coalesce(*args: Any) -> Any:
     return None
 
 
+# Velostream spellings of system columns as calls without arguments.
+_NO_ARG_COLUMNS = {
+    "TIMESTAMP": "_timestamp",
+    "TUMBLE_START": "_window_start",
+    "TUMBLE_END": "_window_end",
+}
+
 _INLINE_OPS = {
     "_add": "+",
     "_sub": "-",
@@ -506,6 +513,8 @@ class Compiler:
     def _call(self, node: exp.Expression) -> str:
         name = function_name(node)
         args = function_args(node)
+        if not args and name in _NO_ARG_COLUMNS:  # TIMESTAMP() is the record's _timestamp
+            return self.resolver.column(exp.column(_NO_ARG_COLUMNS[name]), self)
         entry = F.SCALARS.get(name)
         if entry is None:
             raise SqlError(
