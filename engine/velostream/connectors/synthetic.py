@@ -245,6 +245,7 @@ class SyntheticSource(Source):
         self._gens: list[tuple[str, Callable[[Record, int], Any]]] | None = None
         self._produced = 0
         self._stopped = False
+        self.resume_after: int | None = None  # set by a job resuming from a checkpoint
         self._group_column = next((c.name for c in self.schema if c.type == "string"), None)
 
     def columns(self) -> list[str] | None:
@@ -354,9 +355,20 @@ class SyntheticSource(Source):
             out.append(rec)
         return out
 
+    def _replay_through(self, offset: int) -> None:
+        """Generate and drop records up to `offset`, unpaced, so the seeded generator goes on
+        exactly where an earlier run stopped."""
+        end = offset + 1 if self.count is None else min(offset + 1, self.count)
+        while self._produced < end:
+            self._generate(min(self.batch_size, end - self._produced))
+
     async def batches(self) -> AsyncIterator[list[Record]]:  # type: ignore[override]
         """Batches of generated records; paced to the wall clock in a live run."""
         wall_start = time.monotonic()
+        if self.resume_after is not None:
+            self._replay_through(self.resume_after)
+            if self.pace:  # the records replayed count as already due
+                wall_start -= self._produced / self.rate
         while not self._stopped:
             remaining = None if self.count is None else self.count - self._produced
             if remaining is not None and remaining <= 0:

@@ -16,6 +16,7 @@ import orjson
 from velostream import values as V
 from velostream.connectors.base import Sink, Source
 from velostream.plan.logical import QueryPlan
+from velostream.runtime.checkpoint import Checkpointer, checkpointer_for
 from velostream.runtime.pipeline import Leaf, Pipeline
 
 OutputFn = Callable[[list[dict]], Any]
@@ -68,6 +69,8 @@ class Channel:
 
 class ChannelSource(Source):
     """Reads another job's output in this session (bounded when that job is)."""
+
+    resumable = False  # offsets restart with every run of the upstream job
 
     def __init__(self, name: str, queue: asyncio.Queue, bounded: bool):
         super().__init__(name, {})
@@ -123,6 +126,9 @@ class Job:
         self.error: BaseException | None = None
         self.state = "created"
         self._dead_letter = None
+        # Checkpoints ('state.store' = 'sqlite'); None keeps the loops free of any of its work.
+        self.checkpointer: Checkpointer | None = checkpointer_for(name, plan)
+        self.start_wm = -(2**63)  # a restored job starts from its checkpoint's watermark
 
     # -- output --------------------------------------------------------------------------
 
@@ -186,6 +192,8 @@ class Job:
         self.state = "running"
         opened: list[Source] = []
         try:
+            if self.checkpointer is not None:
+                self.checkpointer.start(self)  # may restore state and wrap sources to resume
             for s in self.sources.values():
                 await s.open()
                 opened.append(s)
@@ -200,6 +208,8 @@ class Job:
             await self._flush()
             if self.sinks and not self._sinks_open:
                 await self._open_sinks([c for c in self.plan_columns() if c != "*"])
+            if self.checkpointer is not None:
+                await self.checkpointer.save(self)
             self.state = "stopped" if self._stop.is_set() else "finished"
         except asyncio.CancelledError:
             self.state = "stopped"
@@ -224,6 +234,8 @@ class Job:
                 self.channel.close()
             if self._dead_letter is not None:
                 self._dead_letter.close()
+            if self.checkpointer is not None:
+                self.checkpointer.close()
 
     async def _run_single(self) -> None:
         leaf = self.leaves[0]
@@ -235,7 +247,8 @@ class Job:
         aggregating = hasattr(core, "close_due")
         simple = not aggregating and not pipe.lookups and pipe.interval is None
         single_agg = aggregating and not pipe.lookups and pipe.interval is None and not pipe.tables
-        wm = -(2**63)
+        wm = self.start_wm
+        ckpt = self.checkpointer
         # A vectorized core takes whole batches, or DataFrame slices from a columnar source.
         ingest = getattr(core, "ingest", None) if not pipe.lookups and not pipe.interval else None
         frames = getattr(src, "frames", None) if ingest is not None else None
@@ -263,6 +276,8 @@ class Job:
                 pipe.close_due()
             self.stats.watermark = wm
             await self._flush()
+            if ckpt is not None:
+                await ckpt.after_batch(self, 0, batch)
             if pipe.done or self._stop.is_set():
                 return
 
@@ -290,6 +305,7 @@ class Job:
         to table sources, then to sources in the order the statement names them."""
         iters = {i: self.sources[i].batches().__aiter__() for i in self.sources}
         bufs: dict[int, deque] = {i: deque() for i in self.sources}
+        ckpt = self.checkpointer
 
         async def refill(i: int) -> bool:
             while not bufs[i]:
@@ -297,6 +313,8 @@ class Job:
                     batch = await iters[i].__anext__()
                 except StopAsyncIteration:
                     return False
+                if ckpt is not None:
+                    ckpt.note_read(i, batch)
                 bufs[i].extend(batch)
             return True
 
@@ -307,7 +325,7 @@ class Job:
                 heapq.heappush(heap, (bufs[i][0]["_event_time"], self.leaves[i].rank, seq, i))
                 seq += 1
         pipe = self.pipeline
-        wm = -(2**63)
+        wm = self.start_wm
         n = 0
         while heap:
             _, _, _, i = heapq.heappop(heap)
@@ -327,6 +345,8 @@ class Job:
             if n % 4096 == 0 or not heap:
                 self.stats.watermark = wm
                 await self._flush()
+                if ckpt is not None:
+                    await ckpt.at_merge_point(self, bufs)
                 if pipe.done or self._stop.is_set():
                     return
 
@@ -342,7 +362,8 @@ class Job:
         tasks = [asyncio.create_task(pump(i)) for i in self.sources]
         live = len(tasks)
         pipe = self.pipeline
-        wm = -(2**63)
+        wm = self.start_wm
+        ckpt = self.checkpointer
         stop_wait = asyncio.create_task(self._stop.wait())
         try:
             while live:
@@ -367,6 +388,8 @@ class Job:
                 pipe.close_due()
                 self.stats.watermark = wm
                 await self._flush()
+                if ckpt is not None:
+                    await ckpt.after_batch(self, i, batch)
                 if pipe.done:
                     return
         finally:

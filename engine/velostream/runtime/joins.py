@@ -89,6 +89,15 @@ class TableState:
         bucket = self.index.get(key)
         return list(bucket.values()) if bucket else []
 
+    def snapshot(self) -> dict:
+        """Rows and index as plain data (pickled as one value, rows stay shared)."""
+        return {"rows": self.rows, "index": self.index}
+
+    def restore(self, snap: dict) -> None:
+        """Take over the state of `snapshot()`."""
+        self.rows = snap["rows"]
+        self.index = snap["index"]
+
 
 class StreamTableJoin:
     """Each stream row is looked up in the table; only the stream side produces output."""
@@ -235,3 +244,24 @@ class IntervalJoin:
         rows = list(self.unmatched.values())
         self.unmatched.clear()
         return [self._pad(r) for r in rows]
+
+    def snapshot(self) -> dict:
+        """Buffered rows as plain data. Unmatched and padded LEFT rows are tracked by object
+        identity, so they are listed as the row objects themselves: pickled as one value, they
+        stay the same objects as those in the buffers."""
+        padded = [r for q in self.left.values() for r in q if id(r) in self.padded]
+        return {
+            "left": list(self.left.items()),
+            "right": list(self.right.items()),
+            "unmatched": list(self.unmatched.values()),
+            "padded": padded,
+            "expired_to": self._expired_to,
+        }
+
+    def restore(self, snap: dict) -> None:
+        """Take over the state of `snapshot()`."""
+        self.left = {k: deque(q) for k, q in snap["left"]}
+        self.right = {k: deque(q) for k, q in snap["right"]}
+        self.unmatched = {id(r): r for r in snap["unmatched"]}
+        self.padded = {id(r) for r in snap["padded"]}
+        self._expired_to = snap["expired_to"]

@@ -97,6 +97,15 @@ class ProjectOp:
             for rr, w in self.over.flush():
                 self.emit(self.project(rr, w), rr.get("_event_time"))
 
+    def snapshot(self) -> dict:
+        """Row-window state as plain data (a projection without OVER keeps none)."""
+        return {"over": self.over.snapshot() if self.over is not None else None}
+
+    def restore(self, snap: dict) -> None:
+        """Take over the state of `snapshot()`."""
+        if self.over is not None:
+            self.over.restore(snap["over"])
+
 
 class _Partition:
     __slots__ = ("count", "distinct_sorted", "frame", "pending", "sorted_keys")
@@ -160,6 +169,28 @@ class OverState:
                     held[e[3]] = e
                 p.pending.clear()
         return [(e[0], e[1]) for _, e in sorted(held.items())]
+
+    def snapshot(self) -> dict:
+        """Partitions as plain data; rows held for LEAD are shared between slots, so the
+        snapshot must be pickled as one value to keep them shared."""
+        parts = [
+            [
+                (k, p.frame, p.count, p.sorted_keys, p.distinct_sorted, p.pending)
+                for k, p in d.items()
+            ]
+            for d in self.parts
+        ]
+        return {"seq": self.seq, "parts": parts}
+
+    def restore(self, snap: dict) -> None:
+        """Take over the state of `snapshot()`."""
+        self.seq = snap["seq"]
+        for d, items in zip(self.parts, snap["parts"], strict=True):
+            d.clear()
+            for k, frame, count, sorted_keys, distinct_sorted, pending in items:
+                p = d[k] = _Partition(frame.maxlen)
+                p.frame, p.count, p.pending = frame, count, pending
+                p.sorted_keys, p.distinct_sorted = sorted_keys, distinct_sorted
 
     def _compute(self, s: OverSlot, p: _Partition, r: dict) -> Any:
         f = s.func
@@ -578,6 +609,47 @@ class AggregateOp:
             self._close((start, end))
         self.ends.clear()
 
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """Groups, open windows, sessions and the watermark as plain data (for a checkpoint)."""
+
+        def g(x: _Group) -> tuple:
+            return (x.key, x.accs, x.last, x.ts)
+
+        return {
+            "wm": self.wm,
+            "late": self.counters.late,
+            "groups": [(k, g(x)) for k, x in self.groups.items()],
+            "windows": [(w, [(k, g(x)) for k, x in gs.items()]) for w, gs in self.windows.items()],
+            "ends": list(self.ends),
+            "sessions": [
+                (k, [(s.start, s.last_t, g(s.group)) for s in ss])
+                for k, ss in self.sessions.items()
+            ],
+        }
+
+    def restore(self, snap: dict) -> None:
+        """Take over the state of `snapshot()` (in place: generated code holds these dicts)."""
+        self.wm = snap["wm"]
+        self.counters.late = snap["late"]
+        self.groups.clear()
+        self.groups.update((k, _Group(*t)) for k, t in snap["groups"])
+        self.windows.clear()
+        for w, gs in snap["windows"]:
+            self.windows[tuple(w)] = {k: _Group(*t) for k, t in gs}
+        self.ends[:] = [tuple(e) for e in snap["ends"]]
+        heapq.heapify(self.ends)
+        self.sessions.clear()
+        self.session_heap.clear()
+        gap = self.window.size_ms if self.window is not None else 0
+        for k, ss in snap["sessions"]:
+            mine = self.sessions[k] = []
+            for start, last_t, t in ss:
+                s = _Session(start, last_t, _Group(*t))
+                mine.append(s)
+                heapq.heappush(self.session_heap, (last_t + gap, id(s), k))
+
 
 class OutputStage:
     """DISTINCT and LIMIT on the emitted rows; tells the job when LIMIT is reached."""
@@ -602,3 +674,13 @@ class OutputStage:
         self.sink(row, ts)
         if self.limit is not None and self.count >= self.limit:
             self.done = True
+
+    def snapshot(self) -> dict:
+        """Rows seen (DISTINCT) and rows counted (LIMIT), as plain data."""
+        return {"seen": self.seen, "count": self.count, "done": self.done}
+
+    def restore(self, snap: dict) -> None:
+        """Take over the state of `snapshot()`."""
+        self.seen = set(snap["seen"])
+        self.count = snap["count"]
+        self.done = snap["done"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 
@@ -163,6 +164,32 @@ class Pipeline:
         """Late records dropped by this pipeline and its tables."""
         own = self.core.counters.late
         return own + sum(t.late for t in self.tables)
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every operator's state as plain data, by operator path (tables as `tableN/...`)."""
+        out: dict[str, Any] = {"core": self.core.snapshot(), "output": self.output.snapshot()}
+        if self.interval is not None:
+            out["interval"] = self.interval.snapshot()
+        for i, lk in enumerate(self.lookups):
+            out[f"lookup{i}"] = lk.table.snapshot()
+        for i, t in enumerate(self.tables):
+            for path, snap in t.snapshot().items():
+                out[f"table{i}/{path}"] = snap
+        return out
+
+    def restore(self, snaps: dict[str, Any]) -> None:
+        """Take over the state of `snapshot()` (a missing operator path is a KeyError)."""
+        self.core.restore(snaps["core"])
+        self.output.restore(snaps["output"])
+        if self.interval is not None:
+            self.interval.restore(snaps["interval"])
+        for i, lk in enumerate(self.lookups):
+            lk.table.restore(snaps[f"lookup{i}"])
+        for i, t in enumerate(self.tables):
+            head = f"table{i}/"
+            t.restore({k[len(head) :]: v for k, v in snaps.items() if k.startswith(head)})
 
 
 def _tuple(comp: Compiler, nodes: list[exp.Expression]) -> str:
