@@ -59,6 +59,9 @@ STATEMENT_STARTS = ["SELECT", "CREATE", "INSERT", "SHOW", "DESCRIBE", "EXPLAIN",
 DURATION = "a duration"
 DURATION_HINT = "such as 5m, 30s, 500ms or INTERVAL '5' MINUTE"
 
+URI_SCHEMES = ("kafka", "file")
+_URI_STOP = {TokenType.R_PAREN, TokenType.COMMA, TokenType.SEMICOLON}
+
 # Token types that can never be a word (unit, property name, emit mode, ...).
 _PUNCTUATION = {
     TokenType.L_PAREN,
@@ -304,6 +307,64 @@ class VelostreamParser(PostgresParser):
                 return items, None
 
     # ---------------------------------------------------------------- FROM / JOIN
+
+    def _parse_table(
+        self,
+        schema: bool = False,
+        joins: bool = False,
+        alias_tokens: Collection[TokenType] | None = None,
+        parse_bracket: bool = False,
+        is_db_reference: bool = False,
+        parse_partition: bool = False,
+        consume_pipe: bool = False,
+    ) -> exp.Expr | None:
+        uri = None if schema or is_db_reference else self._parse_uri_source()
+        if uri is not None:
+            alias = self._parse_table_alias(alias_tokens or self.TABLE_ALIAS_TOKENS)
+            if alias:
+                uri.set("alias", alias)
+            return uri
+        return super()._parse_table(
+            schema=schema,
+            joins=joins,
+            alias_tokens=alias_tokens,
+            parse_bracket=parse_bracket,
+            is_db_reference=is_db_reference,
+            parse_partition=parse_partition,
+            consume_pipe=consume_pipe,
+        )
+
+    def _parse_uri_source(self) -> exp.Table | None:
+        """`FROM kafka://topic`, `FROM file:///data/x.json` or `FROM 'kafka://host:9092/t'`.
+
+        The URI becomes a table whose name is a quoted identifier holding the whole URI.
+        """
+        cur = self._curr
+        if not cur:
+            return None
+        if cur.token_type == TokenType.STRING and "://" in cur.text:
+            self._advance()
+            return self.expression(exp.Table(this=exp.to_identifier(cur.text, quoted=True)))
+        nxt = self._next
+        if not (
+            cur.text.lower() in URI_SCHEMES
+            and nxt
+            and nxt.token_type == TokenType.COLON
+            and nxt.start == cur.end + 1
+        ):
+            return None
+        last = cur
+        self._advance()
+        # The URI runs until the first white space (or a closing bracket, comma or ';').
+        while (
+            self._curr
+            and self._curr.start == last.end + 1
+            and self._curr.token_type not in _URI_STOP
+        ):
+            last = self._curr
+            self._advance()
+        uri = self.sql[cur.start : last.end + 1]
+        return self.expression(exp.Table(this=exp.to_identifier(uri, quoted=True)))
 
     def _parse_table_hints(self) -> list[exp.Expr] | None:
         # No table hints in Velostream: `FROM t WITH (...)` is the trailing property list.

@@ -48,6 +48,8 @@ RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW) FROM trades""",
     """SELECT AVG(price) OVER (ROWS WINDOW BUFFER 100 ROWS PARTITION BY symbol ORDER BY event_time
 EMIT CHANGES EXPIRE AFTER INTERVAL '5' MINUTE INACTIVITY) FROM trades""",
     "SELECT AVG(price) OVER (ROWS WINDOW BUFFER 10 ROWS EXPIRE AFTER NEVER) FROM trades",
+    "SELECT * FROM kafka://orders-topic WHERE amount > 0",
+    "SELECT * FROM file:///data/customers.json WITH ('file.format' = 'json')",
     # velostream.md 1.2: select grammar
     "SELECT DISTINCT symbol FROM trades",
     "SELECT t.*, price * qty AS total, total * 0.1 AS tax, total + tax AS grand FROM trades t",

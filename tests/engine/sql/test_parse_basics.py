@@ -399,3 +399,23 @@ def test_union_properties_come_from_the_last_select() -> None:
     assert stmt.kind == "select"
     assert isinstance(stmt.query, exp.Union)
     assert stmt.properties == {"u.type": "x"}
+
+
+@pytest.mark.parametrize(
+    ("sql", "uri"),
+    [
+        ("SELECT * FROM kafka://orders-topic WHERE a > 1", "kafka://orders-topic"),
+        ("SELECT * FROM file:///data/customers.json", "file:///data/customers.json"),
+        ("SELECT * FROM 'kafka://host:9092/topic' k", "kafka://host:9092/topic"),
+    ],
+)
+def test_uri_sources(sql: str, uri: str) -> None:
+    table = query(sql).args["from_"].this
+    assert isinstance(table, exp.Table)
+    assert table.name == uri
+    assert table.this.args["quoted"] is True
+
+
+def test_plain_names_kafka_and_file_are_tables() -> None:
+    assert query("SELECT * FROM kafka").args["from_"].this.name == "kafka"
+    assert query("SELECT * FROM file f").args["from_"].this.alias == "f"
