@@ -9,6 +9,8 @@ that one broken statement cannot hide or fail the others.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -80,13 +82,16 @@ class Result:
     batched: bool = False
 
     def read(self, rel: str) -> list[Any] | None:
-        """The rows of sink file `rel` (JSON lines, or a JSON array for .json); None if absent."""
+        """The rows of sink file `rel` (JSON lines; a JSON array for .json; CSV for .csv), or None."""
         path = self.folder / rel
         if not path.exists():
             return None
         text = path.read_text()
         if rel.endswith(".json"):
             return json.loads(text) if text.strip() else []
+        if rel.endswith(".csv"):
+            # CSV cells are text: rows come back as dicts of strings, header order kept
+            return [dict(r) for r in csv.DictReader(io.StringIO(text))]
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 

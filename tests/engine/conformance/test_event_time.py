@@ -77,6 +77,17 @@ CREATE STREAM et_where AS SELECT id FROM s WHERE ts >= {T0 + 2000}
         },
         expected=[{"id": 2}, {"id": 3}],
     ),
+    Case(
+        id="et_without_field_is_record_timestamp",
+        rule="Without an event-time field, event time is the record timestamp of the source (the time the record was read)",
+        sql=f"""
+CREATE STREAM et_nofield AS
+SELECT id, _event_time = _timestamp AS same, _event_time > 1600000000000 AS recent FROM s
+{with_(src("s", "s.jsonl", ts=None), sink("et_nofield"))};
+""",
+        inputs={"s.jsonl": [{"id": 1}, {"id": 2}]},
+        expected=[{"id": 1, "same": True, "recent": True}, {"id": 2, "same": True, "recent": True}],
+    ),
 ]
 
 

@@ -205,6 +205,17 @@ CREATE STREAM src_bad_rec2 AS SELECT id FROM s
         inputs={"s.jsonl": '{"id": 1, "ts": 1000}\n{"id": 2, "ts": \n{"id": 3, "ts": 3000}\n'},
         expected=[{"id": 1}, {"id": 3}],
     ),
+    Case(
+        id="src_csv_sink_header_and_rows",
+        rule="file_sink format csv",
+        sql=f"""
+CREATE STREAM src_csvsink AS SELECT city, id FROM s WHERE id <> 2
+{with_(src("s", "s.jsonl"), sink("src_csvsink", "out.csv", fmt="csv"))};
+""",
+        inputs={"s.jsonl": ROWS},
+        sink="out.csv",
+        expected=[{"city": "Oslo", "id": "1"}, {"city": "Oslo", "id": "3"}],
+    ),
 ]
 
 
