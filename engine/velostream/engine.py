@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from velostream.errors import SqlError
+from velostream.plan.columns import output_columns
 from velostream.plan.logical import QueryPlan
 from velostream.plan.planner import Catalog, Planner, split_props
 from velostream.runtime.job import Channel, ChannelSource, Job
@@ -138,6 +139,7 @@ class Engine:
         except _E as e:
             return [e], []
         errors: list[SqlError] = []
+        stream_columns: dict[str, list[str] | None] = {}
         for stmt in script.statements:
             try:
                 if stmt.kind in ("show", "describe"):
@@ -149,6 +151,12 @@ class Engine:
                 if target.kind == "create_table":
                     self.catalog.tables[name] = target
                 job = self.build_job(target, [], sink=True)
+                try:
+                    self._check_columns(job.plan, stream_columns)
+                except _E as e:
+                    raise _located(e, target) from None
+                if target.name:
+                    stream_columns[name] = output_columns(job.plan)
                 if target.kind == "create_stream":
                     self.catalog.streams[name] = target
                     self.channels[name] = job.channel or Channel()
@@ -158,6 +166,17 @@ class Engine:
                     e.path = path
                 errors.append(e)
         return errors, list(script.warnings)
+
+    def _check_columns(self, plan: QueryPlan, streams: dict[str, list[str] | None]) -> None:
+        from velostream.plan.columns import check_columns, known_columns
+
+        known = {}
+        for ref in plan.sources:
+            if ref.table_plan is not None:
+                known[ref.alias] = output_columns(ref.table_plan)
+            else:
+                known[ref.alias] = known_columns(ref, self.catalog.memory, streams)
+        check_columns(plan, known)
 
     def _register_output(self, stmt: Statement, job: Job) -> None:
         name = stmt.name.lower() if stmt.name else None
