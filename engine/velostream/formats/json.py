@@ -14,6 +14,8 @@ from velostream import values
 # A JSON string that is a plain decimal number with a point ("123.45", "-0.5"; not "100", not
 # "1e5") is read as an exact DECIMAL with its own scale (SEMANTICS.md, Values).
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
+# A whole column of decimal strings joined by newlines.
+_ALL_DECIMAL_LINES = re.compile(r"(?:-?[0-9]+\.[0-9]+\n)*-?[0-9]+\.[0-9]+")
 # An upper bound on the decimal strings in raw bytes: every one ends in `.<digits>"`. This
 # pattern starts with a literal, which the regex engine scans for quickly.
 _DECIMAL_TAIL_BYTES = re.compile(rb'\.[0-9]+"')
@@ -61,11 +63,15 @@ def convert_batch_decimals(records: list[dict[str, Any]], raw: bytes) -> None:
     for key in keys:
         values_ = [rec.get(key) for rec in records]
         try:
-            matched = list(map(match, values_))  # C-level loop; TypeError if a value is no str
+            joined = "\n".join(values_)  # TypeError when some value is not a string
         except TypeError:
-            matched = None
-        if matched is not None and all(matched):
-            # Every value of this key is a decimal string: convert the column in bulk.
+            joined = None
+        if (
+            joined is not None
+            and joined.count("\n") == len(values_) - 1
+            and _ALL_DECIMAL_LINES.fullmatch(joined)
+        ):
+            # Every value of this key is a decimal string (one regex pass proves it).
             for rec, d in zip(records, map(Decimal, values_), strict=True):
                 rec[key] = d
             converted += len(records)
