@@ -37,7 +37,13 @@ class StreamWindow(exp.Expression):
     for SESSION), ``advance`` a `Duration` for SLIDING.
     """
 
-    arg_types = {"this": True, "time_column": False, "size": True, "advance": False, "hopping": False}
+    arg_types = {
+        "this": True,
+        "time_column": False,
+        "size": True,
+        "advance": False,
+        "hopping": False,
+    }
 
     @property
     def kind(self) -> str:
