@@ -251,6 +251,7 @@ def validate(
     """Check one source's or sink's properties (prefix already stripped); raise ConfigError."""
     if role not in ("source", "sink"):
         raise ValueError(f"role must be 'source' or 'sink', not {role!r}")
+    props = {k.lower(): v for k, v in props.items()}  # keys are case-insensitive
     ctype = resolve_type(name, role, props, memory)
     specs = {p.name: p for p in all_props(ctype)}
     for key, value in props.items():

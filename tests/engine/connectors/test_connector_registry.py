@@ -146,3 +146,9 @@ def test_describe_types_lists_keys() -> None:
     types = {(t["type"], t["role"]): t for t in describe_types()}
     keys = {p["name"] for p in types[("file_source", "source")]["props"]}
     assert {"path", "format", "watch", "on.error", "event.time.field", "batch.size"} <= keys
+
+
+def test_keys_are_case_insensitive() -> None:
+    validate("o", "source", {"TYPE": "file_source", "Path": "x", "On.Error": "fail"})
+    e = error("o", "source", {"Type": "file_source", "PATH": "x", "Fromat": "csv"})
+    assert "'o.fromat'" in e.message
