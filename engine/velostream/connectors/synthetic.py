@@ -30,7 +30,7 @@ import math
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -243,6 +243,9 @@ class SyntheticSource(Source):
         )
         self._rng = random.Random(self.seed)
         self._gens: list[tuple[str, Callable[[Record, int], Any]]] | None = None
+        # The wall clock and the sleep used for pacing (tests replace them with fakes).
+        self.clock: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._produced = 0
         self._stopped = False
         self.resume_after: int | None = None  # set by a job resuming from a checkpoint
@@ -364,7 +367,7 @@ class SyntheticSource(Source):
 
     async def batches(self) -> AsyncIterator[list[Record]]:  # type: ignore[override]
         """Batches of generated records; paced to the wall clock in a live run."""
-        wall_start = time.monotonic()
+        wall_start = self.clock()
         if self.resume_after is not None:
             self._replay_through(self.resume_after)
             if self.pace:  # the records replayed count as already due
@@ -375,12 +378,13 @@ class SyntheticSource(Source):
                 return
             n = self.batch_size if remaining is None else min(self.batch_size, remaining)
             if self.pace:
-                due = math.floor((time.monotonic() - wall_start) * self.rate) + 1
+                # (+1e-9: a record due exactly now is not missed through float rounding)
+                due = math.floor((self.clock() - wall_start) * self.rate + 1e-9) + 1
                 ready = due - self._produced
                 if ready <= 0:
                     # Sleep until the next record is due.
                     next_at = wall_start + self._produced / self.rate
-                    await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                    await self.sleep(max(0.0, next_at - self.clock()))
                     continue
                 n = min(n, ready)
             batch = self._generate(n)

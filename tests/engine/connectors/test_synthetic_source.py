@@ -67,25 +67,72 @@ def test_event_time_field_other_than_timestamp() -> None:
     assert [r["_event_time"] for r in rows] == [1, 2, 3]
 
 
-def test_unbounded_low_rate_yields_batches_of_one() -> None:
-    src = syn(schema="v BIGINT SEQUENCE, ts TIMESTAMP", rate="20")
+class FakeClock:
+    """A clock that moves only when the source sleeps, or when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def paced(rate: str, pulls: int, gap_s: float = 0.0) -> list[list[dict]]:
+    """The first `pulls` batches of an unbounded paced source; the consumer takes `gap_s`
+    (simulated) seconds between pulls."""
+    src = syn(schema="v BIGINT SEQUENCE, ts TIMESTAMP", rate=rate)
     assert src.bounded is False
+    clock = FakeClock()
+    src.clock, src.sleep = clock, clock.sleep
 
     async def run() -> list[list[dict]]:
         out = []
         batches = src.batches()
         async for b in batches:
             out.append(b)
-            if len(out) == 4:
+            if len(out) == pulls:
                 break
+            clock.now += gap_s
         await batches.aclose()  # type: ignore[attr-defined]
         return out
 
-    got = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_unbounded_low_rate_yields_batches_of_one() -> None:
+    got = paced("20", 4)
     assert [[r["v"] for r in b] for b in got] == [[1], [2], [3], [4]]
     # Simulated event time advances 1000/20 = 50 ms per record.
     times = [b[0]["_event_time"] for b in got]
     assert [t - times[0] for t in times] == [0, 50, 100, 150]
+
+
+def test_a_slow_consumer_gets_everything_that_is_due() -> None:
+    # At 20/s a record is due every 50 ms; a pull 0.2 s later finds four due records.
+    got = paced("20", 3, gap_s=0.2)
+    assert [[r["v"] for r in b] for b in got] == [[1], [2, 3, 4, 5], [6, 7, 8, 9]]
+
+
+def test_real_clock_pacing_runs() -> None:
+    # The real clock and sleep: only that it yields records in order (no timing assertions).
+    src = syn(schema="v BIGINT SEQUENCE, ts TIMESTAMP", rate="200")
+
+    async def run() -> list[int]:
+        seen: list[int] = []
+        batches = src.batches()
+        async for b in batches:
+            seen.extend(r["v"] for r in b)
+            if len(seen) >= 3:
+                break
+        await batches.aclose()  # type: ignore[attr-defined]
+        return seen
+
+    seen = asyncio.run(run())
+    assert seen == list(range(1, len(seen) + 1)) and len(seen) >= 3
 
 
 def test_bounded_with_rate_is_not_paced_and_batches_fill() -> None:
