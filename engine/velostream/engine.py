@@ -214,7 +214,7 @@ class Engine:
             except SqlError as e:
                 if e.path is None:
                     e.path = path
-                raise
+                raise _located(e, stmt) from None
             results.append(res)
         if wait:
             await self._wait(started)
@@ -251,7 +251,7 @@ class Engine:
                 job.outputs.append(lambda rows, s=stmt: on_rows(s, rows))
             self._register_output(stmt, job)
             res.job = job
-            task = asyncio.create_task(job.run(), name=job.name)
+            task = asyncio.create_task(_run_located(job, stmt), name=job.name)
             self._tasks[job.name] = task
             started.append((job, task))
             res.message = f"started job {job.name}"
@@ -270,7 +270,7 @@ class Engine:
         sort_all = job.bounded and bool(job.plan.order_by)
         if sort_all:  # ORDER BY .. LIMIT n of a bounded query: the first n rows after sorting
             job.pipeline.output.limit = None
-        task = asyncio.create_task(job.run(), name=job.name)
+        task = asyncio.create_task(_run_located(job, stmt), name=job.name)
         self._tasks[job.name] = task
         started.append((job, task))
         if job.bounded:
@@ -323,7 +323,7 @@ class Engine:
         job = self.build_job(stmt, [queue.put_nowait], sink=stmt.kind != "select")
         if stmt.kind != "select":
             self._register_output(stmt, job)
-        task = asyncio.create_task(job.run(), name=job.name)
+        task = asyncio.create_task(_run_located(job, stmt), name=job.name)
         task.add_done_callback(lambda _t: queue.put_nowait(None))
         try:
             while True:
@@ -348,7 +348,7 @@ class Engine:
         stmt = script.statements[0]
         job = self.build_job(stmt, [on_rows] if on_rows else [])
         self._register_output(stmt, job)
-        self._tasks[job.name] = asyncio.create_task(job.run(), name=job.name)
+        self._tasks[job.name] = asyncio.create_task(_run_located(job, stmt), name=job.name)
         return job
 
     @property
@@ -365,6 +365,16 @@ class Engine:
         task = self._tasks.get(name)
         if task is not None and not task.done():
             task.cancel()
+
+
+async def _run_located(job: Job, stmt: Statement) -> None:
+    """Run a job; a SqlError it raises points at its statement."""
+    try:
+        await job.run()
+    except SqlError as e:
+        if e.path is None:
+            e.path = stmt.path
+        raise _located(e, stmt) from None
 
 
 def _leaves(plan: QueryPlan, engine: Engine) -> list:

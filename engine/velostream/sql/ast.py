@@ -104,6 +104,7 @@ class Statement:
     properties: dict[str, str] = field(default_factory=dict)  # WITH (...), keys lower-cased
     annotations: list[Annotation] = field(default_factory=list)
     explained: Statement | None = None  # for EXPLAIN: the statement it explains
+    path: str | None = None  # the file the script came from, when known
 
     def annotation(self, key: str) -> str | None:
         """The value of the first annotation with this key, if any."""

@@ -28,6 +28,8 @@ def parse_script(text: str, path: str | None = None) -> Script:
         expression = _parse_chunk(parser, src, chunk, terminator)
         statements.append(_statement(expression, src, chunk))
     warnings = attach_annotations(src, tokens, statements)
+    for stmt in statements:
+        stmt.path = path
     return Script(statements=statements, warnings=warnings)
 
 
