@@ -83,51 +83,56 @@ _INT_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UIn
 
 def frame_to_columns(frame: pl.DataFrame, names: list[str]) -> Columns | None:
     """The columns `names` of a DataFrame as typed columns (resolved as the row path resolves
-    a field of the dict `to_pylist()` would give), or None when a type has no exact kind."""
+    a field of the dict `to_pylist()` would give), or None when a type has no exact kind.
+
+    Columns already of their kind's Polars type are used as they are (no copy)."""
     present = frame.columns
-    lower = {}
+    schema = frame.schema
+    lower: dict[str, str] = {}
     for c in present:
         lower.setdefault(c.lower(), c)
-    exprs = []
+    changes = []
     kinds: dict[str, str] = {}
     scales: dict[str, int] = {}
     for name in names:
-        src = name if name in present else lower.get(name.lower())
-        if src is None:
-            exprs.append(pl.lit(None, dtype=pl.Null).alias(name))
+        src = name if name in schema else lower.get(name.lower())
+        if src is None or schema[src] == pl.Null or frame[src].null_count() == frame.height:
             kinds[name] = NULL
+            changes.append(pl.lit(None, dtype=pl.Null).alias(name))
             continue
-        dt = frame.schema[src]
+        dt = schema[src]
         col = pl.col(src)
-        if dt == pl.Null or frame[src].null_count() == frame.height:
-            kinds[name] = NULL
-            exprs.append(pl.lit(None, dtype=pl.Null).alias(name))
-            continue
-        if dt in _INT_TYPES:
+        if dt == pl.Int64:
             kinds[name] = INT
-            exprs.append(col.cast(pl.Int64).alias(name))
+        elif dt in _INT_TYPES:
+            kinds[name] = INT
+            col = col.cast(pl.Int64)
         elif dt == pl.UInt64:
             mx = frame[src].max()
             if mx is not None and mx >= INT64_LIMIT:  # type: ignore[operator]
                 return None
             kinds[name] = INT
-            exprs.append(col.cast(pl.Int64).alias(name))
-        elif dt in (pl.Float32, pl.Float64):
+            col = col.cast(pl.Int64)
+        elif dt == pl.Float64:
             kinds[name] = FLOAT
-            exprs.append(col.cast(pl.Float64).alias(name))
+        elif dt == pl.Float32:
+            kinds[name] = FLOAT
+            col = col.cast(pl.Float64)
         elif dt == pl.String:
             kinds[name] = STR
-            exprs.append(col.alias(name))
         elif dt == pl.Boolean:
             kinds[name] = BOOL
-            exprs.append(col.alias(name))
         elif isinstance(dt, pl.Decimal):
             kinds[name] = DEC
             scales[name] = dt.scale or 0
-            exprs.append(col.cast(pl.Decimal(38, dt.scale or 0)).alias(name))
         else:
             return None
-    return Columns(frame.select(exprs) if exprs else pl.DataFrame(), kinds, scales)
+        if src != name or dt != _KIND_DTYPE.get(kinds[name], dt):  # renamed or cast
+            changes.append(col.alias(name))
+    return Columns(frame.with_columns(changes) if changes else frame, kinds, scales)
+
+
+_KIND_DTYPE = {INT: pl.Int64, FLOAT: pl.Float64, STR: pl.String, BOOL: pl.Boolean}
 
 
 def frame_to_rows(frame: pl.DataFrame) -> list[dict]:

@@ -18,6 +18,7 @@ windows hold their groups in the order the row path would have created them.
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -353,18 +354,15 @@ class VectorAggregateOp(AggregateOp):
 
     def _vector(self, cols: Columns, delay: int, batch: Any) -> None:
         df = cols.frame
-        kinds = cols.kinds
-        if kinds["_event_time"] != INT or df["_event_time"].null_count():
+        if cols.kinds["_event_time"] != INT or df["_event_time"].null_count():
             raise Decline
         bounds = self._bounds(cols)
-        if bounds.get("_event_time", 0) >= 2**62 or abs(delay) >= 2**62:
+        if bounds["_event_time"] >= 2**62 or abs(delay) >= 2**62:
             raise Decline
         comp = ExprCompiler(cols, bounds)
-        wm0 = self.wm
         et = pl.col("_event_time")
         t = et - delay if delay else et
-        wm_before = pl.max_horizontal(pl.lit(wm0, dtype=pl.Int64), t.cum_max().shift(1))
-        exprs: list[pl.Expr] = []
+        wm_before = pl.max_horizontal(pl.lit(self.wm, dtype=pl.Int64), t.cum_max().shift(1))
         keep: pl.Expr | None = None
         if self.where_node is not None:
             w = comp.compile(self.where_node)
@@ -374,94 +372,91 @@ class VectorAggregateOp(AggregateOp):
                 keep = w.expr.fill_null(False)
             else:
                 raise Decline
-        key_names = []
+        keys = []
         for i, node in enumerate(self.key_nodes):
             v = comp.compile(node)
             if v.kind == FLOAT:
                 raise Decline  # NaN and -0.0 group differently in Polars and in a dict
-            name = f"\x00k{i}"
-            key_names.append(name)
-            exprs.append((v.expr if v.kind != NULL else pl.lit(None)).alias(name))
-        aggs, folds = self._partials(comp, exprs, df.height)
-        if comp.guards:
-            if any(df.select(g.alias(f"g{i}") for i, g in enumerate(comp.guards)).row(0)):
-                raise Decline
+            keys.append(v.expr.alias(f"\x00k{i}"))
+        aggs, folds = self._partials(comp, df.height)
+        if comp.guards and any(
+            df.select(g.alias(f"g{i}") for i, g in enumerate(comp.guards)).row(0)
+        ):
+            raise Decline
+        # Eager steps: measured about twice as fast per batch as one optimized lazy query.
         w = self.window
+        late_mask: pl.Series | None = None
         late = 0
-        late_mask: pl.Expr | None = None
         if w is None:
-            exprs.append(et.alias("\x00et"))
-            sel = df.select(exprs) if keep is None else df.filter(keep).select(exprs)
-            group_cols = key_names or [pl.lit(0).alias("\x00g")]
-            aggs.append(pl.col("\x00et").last().alias("\x00ts"))
+            aggs.append(et.last().alias("\x00ts"))
+            rows = df if keep is None else df.filter(keep)
+            parts = rows.group_by(keys or [pl.lit(0).alias("\x00g")], maintain_order=True).agg(aggs)
         else:
             if w.kind == "TUMBLING":
                 size = w.size_ms
                 ws = et - et % size
-                live = ws + size > wm_before
-                exprs.append(ws.alias("\x00ws"))
-                mask = live if keep is None else keep & live
-                late_mask = ~live if keep is None else keep & ~live
-                both = df.with_columns(mask.alias("\x00keep"), late_mask.alias("\x00late"))
-                late = int(both["\x00late"].sum())
-                sel = both.filter(pl.col("\x00keep")).select(exprs)
+                ok = ws + size > wm_before
             else:
                 size, adv = w.size_ms, w.advance_ms
                 last = et - et % adv
-                first_ok = (last > et - size) & (last + size > wm_before)
-                late_mask = ~first_ok if keep is None else keep & ~first_ok
-                reach = -(-size // adv) + 1
-                pre = df.with_columns(
-                    late_mask.alias("\x00late"),
-                    last.alias("\x00last"),
-                    wm_before.alias("\x00wmb"),
-                    (keep if keep is not None else pl.lit(True)).alias("\x00keep"),
-                )
-                late = int(pre["\x00late"].sum())
-                pre = pre.filter(pl.col("\x00keep") & ~pl.col("\x00late"))
+                # the latest window of a record ends last: if it is closed (or the record
+                # falls in a gap between windows), the record is late
+                ok = (last > et - size) & (last + size > wm_before)
+            m = df.select(
+                (ok if keep is None else keep & ok).alias("ok"),
+                (~ok if keep is None else keep & ~ok).alias("late"),
+                wm_before.alias("wmb"),
+            )
+            late = int(m["late"].sum())
+            n_ok = int(m["ok"].sum())
+            rows = df if n_ok == df.height else df.filter(m["ok"])
+            if w.kind != "TUMBLING":
+                wmb = m["wmb"] if n_ok == df.height else m["wmb"].filter(m["ok"])
                 ws = pl.col("\x00last") - pl.col("\x00j") * adv
-                sel = (
-                    pre.with_columns(pl.int_ranges(0, reach).alias("\x00j"))
+                rows = (
+                    rows.with_columns(
+                        last.alias("\x00last"),
+                        wmb.alias("\x00wmb"),
+                        pl.int_ranges(0, -(-size // adv) + 1).alias("\x00j"),
+                    )
                     .explode("\x00j")
                     .filter((ws > et - size) & (ws + size > pl.col("\x00wmb")))
-                    .select([*exprs, ws.alias("\x00ws")])
                 )
-            group_cols = ["\x00ws", *key_names]
-        if sel.height:
-            parts = sel.group_by(group_cols, maintain_order=True).agg(aggs)
-            self._fold(parts, key_names, folds)
+            late_mask = m["late"]
+            parts = rows.group_by([ws.alias("\x00ws"), *keys], maintain_order=True).agg(aggs)
+        if parts.height:
+            self._fold(parts, len(keys), folds)
         if late:
             self.counters.late += late
-            if self.dead_letter and self.on_late is not None:
+            if self.dead_letter:
                 self._report_late(batch, df, late_mask)
-        tmax = df["_event_time"].max() - delay  # type: ignore[operator]
+        tmax = bounds["_event_time\x00max"] - delay
         if tmax > self.wm:
             self.wm = tmax
 
     def _bounds(self, cols: Columns) -> dict[str, int]:
         """max |value| of every integer column, and of every decimal column scaled to an
-        integer (its value times 10**scale), in this batch."""
-        names = [n for n, k in cols.kinds.items() if k in (INT, DEC)]
-        if not names:
-            return {}
-        exprs = []
-        for n in names:
-            exprs += [pl.col(n).max().alias(n + "\x00max"), pl.col(n).min().alias(n + "\x00min")]
-        row = cols.frame.select(exprs).row(0)
+        integer (its value times 10**scale), in this batch; and the largest event time."""
         out = {}
-        for i, n in enumerate(names):
-            hi, lo = row[2 * i], row[2 * i + 1]
+        frame = cols.frame
+        for n, kind in cols.kinds.items():
+            if kind != INT and kind != DEC:
+                continue
+            s = frame[n]
+            hi, lo = s.max(), s.min()
             if hi is None:
                 out[n] = 0
                 continue
             big = max(abs(hi), abs(lo))  # type: ignore[arg-type]
-            if cols.kinds[n] == DEC:
+            if kind == DEC:
                 big = int(big.scaleb(cols.scales[n]))  # type: ignore[union-attr]
             out[n] = big
+            if n == "_event_time":
+                out["_event_time\x00max"] = hi  # type: ignore[assignment]
         return out
 
     def _partials(
-        self, comp: ExprCompiler, exprs: list[pl.Expr], nrows: int
+        self, comp: ExprCompiler, nrows: int
     ) -> tuple[list[pl.Expr], list[tuple[str, ...]]]:
         """Per-group partial aggregates of each slot, and how each folds into its
         accumulator: (fold kind, result column names...)."""
@@ -477,9 +472,7 @@ class VectorAggregateOp(AggregateOp):
             if v.kind == NULL:
                 folds.append(("skip",))
                 continue
-            a = f"\x00a{i}"
-            exprs.append(v.expr.alias(a))
-            col = pl.col(a)
+            col = v.expr
             if s.op == "count":
                 aggs.append(col.count().alias(p))
                 folds.append(("count", p))
@@ -503,8 +496,8 @@ class VectorAggregateOp(AggregateOp):
             else:
                 if v.kind == FLOAT:
                     # NaN and -0.0 make Polars' MIN/MAX differ from the row path's first-wins
-                    comp.guards.append(v.expr.is_nan().any())
-                    comp.guards.append(((v.expr == 0.0) & (1.0 / v.expr < 0.0)).any())
+                    comp.guards.append(col.is_nan().any())
+                    comp.guards.append(((col == 0.0) & (1.0 / col < 0.0)).any())
                 elif v.kind not in (INT, STR) and not (
                     v.kind == DEC and isinstance(s.arg, exp.Column)
                 ):
@@ -515,22 +508,39 @@ class VectorAggregateOp(AggregateOp):
 
     # -- folding partial aggregates into the accumulators ----------------------------------
 
-    def _fold(self, parts: pl.DataFrame, key_names: list[str], folds: list[tuple[str, ...]]):
-        sig = (tuple(f[0] for f in folds), len(key_names))
+    def _fold(self, parts: pl.DataFrame, nkeys: int, folds: list[tuple[str, ...]]) -> None:
+        sig = (tuple(f[0] for f in folds), nkeys)
         merge = self._merge_cache.get(sig)
         if merge is None:
-            merge = self._merge_cache[sig] = self._build_merge(folds, len(key_names))
-        cols = [parts[n].to_list() for n in self._part_columns(key_names, folds)]
-        merge(cols)
-
-    def _part_columns(self, key_names: list[str], folds: list[tuple[str, ...]]) -> list[str]:
+            merge = self._merge_cache[sig] = self._build_merge(folds, nkeys)
         names = ["\x00ws"] if self.window is not None else ["\x00ts"]
-        names += key_names
+        names += [f"\x00k{i}" for i in range(nkeys)]
         for f in folds:
             names += f[1:]
-        return names
+        cols = [parts[n].to_list() for n in names]
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()  # thousands of small acyclic objects: skip needless collections
+        try:
+            merge(cols, self.windows, self.groups, self.ends)
+        finally:
+            if paused:
+                gc.enable()
 
-    def _build_merge(self, folds: list[tuple[str, ...]], nkeys: int) -> Callable[[list], None]:
+    def _close(self, win: tuple[int, int]) -> None:
+        """Emit a closed window's groups (the row path's `_close` with less per-row work)."""
+        groups = self.windows.pop(win, None)
+        if not groups or self.changes:
+            return
+        output, emit = self.output, self.emit
+        ws, we = win
+        empty: dict = {}
+        for g in groups.values():
+            row = output(g.key, g.accs, g.last or empty, ws, we)
+            if row is not None:
+                emit(row, we)
+
+    def _build_merge(self, folds: list[tuple[str, ...]], nkeys: int) -> Callable[..., None]:
         """Generate the loop that folds one batch's partials into the group state."""
         windowed = self.window is not None
         lead = "ws" if windowed else "ts"
@@ -568,15 +578,22 @@ class VectorAggregateOp(AggregateOp):
                 body += [f"if {names[0]} is not None:", f"    a[{i}].add({names[0]})"]
         key = "(" + "".join(k + ", " for k in keys) + ")"
         row = ", ".join([lead, *keys, *vals])
-        lines = ["def _merge(cols):", f"    for {row}, in zip(*cols):", f"        key = {key}"]
+        lines = [
+            "def _merge(cols, windows, groups, ends):",
+            "    cur = None",
+            f"    for {row}, in zip(*cols):",
+            f"        key = {key}",
+        ]
         if windowed:
+            # partials come grouped by window first: look the window up once per run
             lines += [
-                "        we = ws + size",
-                "        win = (ws, we)",
-                "        groups = windows.get(win)",
-                "        if groups is None:",
-                "            groups = windows[win] = {}",
-                "            heappush(ends, (we, ws))",
+                "        if ws != cur:",
+                "            cur = ws",
+                "            we = ws + size",
+                "            groups = windows.get((ws, we))",
+                "            if groups is None:",
+                "                groups = windows[(ws, we)] = {}",
+                "                heappush(ends, (we, ws))",
                 "        g = groups.get(key)",
                 "        if g is None:",
                 "            g = groups[key] = Group(key, [NEW], None, we)",
@@ -593,9 +610,6 @@ class VectorAggregateOp(AggregateOp):
         lines.append("        a = g.accs")
         lines += ["        " + b for b in body]
         env = {
-            "windows": self.windows,
-            "groups": self.groups,
-            "ends": self.ends,
             "heappush": heapq.heappush,
             "Group": _Group,
             **{f"F{i}": f for i, f in enumerate(self.factories)},
@@ -605,11 +619,11 @@ class VectorAggregateOp(AggregateOp):
         exec("\n".join(lines), env)  # generated from the plan's shape, not from user text
         return env["_merge"]
 
-    def _report_late(self, batch: Any, df: pl.DataFrame, late_mask: pl.Expr | None) -> None:
+    def _report_late(self, batch: Any, df: pl.DataFrame, late_mask: pl.Series | None) -> None:
         """Hand the late records to the dead-letter callback, in input order."""
         if late_mask is None:
             return
-        idx = df.with_row_index("\x00i").filter(late_mask)["\x00i"].to_list()
+        idx = late_mask.arg_true().to_list()
         rows = frame_to_rows(batch[idx]) if isinstance(batch, pl.DataFrame) else batch
         picked = rows if isinstance(batch, pl.DataFrame) else [rows[i] for i in idx]
         for r in picked:
