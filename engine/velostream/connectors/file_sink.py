@@ -12,7 +12,7 @@ from velostream.connectors.base import Record, Sink
 from velostream.connectors.common import parse_bool
 from velostream.connectors.file_source import source_format
 from velostream.formats.csv import format_header, format_rows
-from velostream.formats.json import dumps_rows_jsonl, to_json_value
+from velostream.formats.json import dumps_rows_jsonl, shape_row, to_json_value
 
 
 class FileSink(Sink):
@@ -63,7 +63,9 @@ class FileSink(Sink):
             self._file.flush()
         else:
             cols = self.columns
-            self._json_rows.extend({c: to_json_value(r.get(c)) for c in cols} for r in rows)
+            self._json_rows.extend(
+                {c: to_json_value(v) for c, v in shape_row(r, cols).items()} for r in rows
+            )
         self.rows_written += len(rows)
 
     async def close(self) -> None:

@@ -137,14 +137,31 @@ def dumps_row(row: dict[str, Any]) -> bytes:
     return orjson.dumps(row, default=_default, option=_DUMPS_OPTS)
 
 
+_SYSTEM = frozenset(
+    ("_timestamp", "_event_time", "_key", "_partition", "_offset", "_window_start", "_window_end")
+)
+
+
+def shape_row(r: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    """`r` with the `columns` first, in order (missing ones NULL), then its other fields."""
+    if len(r) == len(columns) and list(r) == columns:
+        return r
+    d = {c: r.get(c) for c in columns}
+    for k, v in r.items():
+        if k not in d and k not in _SYSTEM:
+            d[k] = v
+    return d
+
+
 def dumps_rows_jsonl(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
-    """Rows as JSON lines, keys in `columns` order, a missing column as null."""
+    """Rows as JSON lines: keys in `columns` order, a missing column as null, then any other
+    field the row has (rows of `SELECT *` over schemaless input differ from row to row)."""
     dumps = orjson.dumps
     default = _default
     if not rows:
         return b""
     opts = _DUMPS_OPTS
-    out = [dumps({c: r.get(c) for c in columns}, default=default, option=opts) for r in rows]
+    out = [dumps(shape_row(r, columns), default=default, option=opts) for r in rows]
     out.append(b"")
     return b"\n".join(out)
 

@@ -159,8 +159,8 @@ class Job:
                 [r if "_event_time" in r else {**r, "_event_time": ts} for r, ts in pending]
             )
         if self.sinks:
-            if not self._sinks_open:
-                await self._open_sinks(list(rows[0].keys()))
+            if not self._sinks_open:  # columns: every key of the first batch, in order
+                await self._open_sinks(list(dict.fromkeys(k for r in rows for k in r)))
             for s in self.sinks:
                 await s.write(rows)
         for out in self.outputs:
