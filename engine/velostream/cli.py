@@ -122,64 +122,58 @@ async def _run(
             loop.add_signal_handler(sig, on_signal)
         except (NotImplementedError, RuntimeError):
             pass
-    if limit is not None:
-        # --limit bounds every query: stop a job once it has produced N rows.
-        def limited(stmt: Any, rows: list[dict]) -> None:
-            printer(stmt, rows)
-            job = stmt_jobs.get(id(stmt))
-            if job is not None and job.stats.rows_out >= limit:
-                job.stop()
-
-        stmt_jobs: dict[int, Any] = {}
-        on_rows = limited
-    else:
-        on_rows = printer
+    progress = None
     try:
-        results = await engine.execute_async(text, path, on_rows=on_rows, wait=False)
+        results = await engine.execute_async(
+            text, path, on_rows=printer, wait=False, row_limit=limit
+        )
         for r in results:
-            if r.job is not None:
-                stmt_jobs_set = locals().get("stmt_jobs")
-                if stmt_jobs_set is not None:
-                    stmt_jobs_set[id(r.statement)] = r.job
-                if limit is not None and r.job.plan.limit is None:
-                    r.job.pipeline.output.limit = limit
-            elif (
-                r.kind == "rows" and r.rows and r.statement.kind in ("show", "describe", "explain")
-            ):
+            if r.job is None and r.rows:  # SHOW / DESCRIBE / EXPLAIN
                 printer(r.statement, r.rows)
+        if not quiet and sys.stderr.isatty() and not printer.printed:
+            progress = asyncio.create_task(_progress(engine))
         await asyncio.gather(*engine.tasks, return_exceptions=True)
-        jobs = {id(j): j for j in engine.jobs.values()}
-        jobs.update({id(r.job): r.job for r in results if r.job is not None})
-        failed = [j for j in jobs.values() if j.state == "failed"]
-        if failed:
-            for j in failed:
-                click.echo(f"velo: job {j.name} failed: {j.error}", err=True)
-            return 1
-        if not quiet:
-            for j in engine.jobs.values():
-                st = j.stats
-                extra = []
-                if st.late:
-                    extra.append(f"{st.late} late")
-                if st.malformed:
-                    extra.append(f"{st.malformed} malformed")
-                tail = f" ({', '.join(extra)})" if extra else ""
-                click.echo(
-                    f"job {j.name}: {j.state}, {st.records_in} records in, {st.rows_out} rows out{tail}",
-                    err=True,
-                )
-        return 0
     except asyncio.CancelledError:
         if interrupted:
-            click.echo("stopped", err=True)
+            click.echo("\nstopped", err=True)
             return 0
         raise
-    except (SqlError, RecordError) as e:
+    except (SqlError, RecordError, OSError) as e:
         click.echo(f"velo: {e}", err=True)
         return 1
-    except OSError as e:
-        click.echo(f"velo: {e}", err=True)
-        return 1
+    finally:
+        if progress is not None:
+            progress.cancel()
+            click.echo("\r\033[K", err=True, nl=False)
+    jobs = {id(j): j for j in engine.jobs.values()}
+    jobs.update({id(r.job): r.job for r in results if r.job is not None})
+    failed = [j for j in jobs.values() if j.state == "failed"]
+    for j in failed:
+        click.echo(f"velo: job {j.name} failed: {j.error}", err=True)
+    if not quiet:
+        for j in engine.jobs.values():
+            click.echo(f"job {j.name}: {_summary(j)}", err=True)
+    return 1 if failed else 0
+
+
+def _summary(job: Any) -> str:
+    st = job.stats
+    extra = [f"{n} {what}" for n, what in ((st.late, "late"), (st.malformed, "malformed")) if n]
+    tail = f" ({', '.join(extra)})" if extra else ""
+    return f"{job.state}, {st.records_in} records in, {st.rows_out} rows out{tail}"
+
+
+async def _progress(engine: Any) -> None:
+    """A status line on a terminal while jobs run: records in and the input rate."""
+    while True:
+        await asyncio.sleep(1)
+        parts = [
+            f"{j.name}: {j.stats.records_in:,} in, {j.stats.rate():,.0f}/s"
+            for j in engine.jobs.values()
+            if j.state == "running"
+        ]
+        if parts:
+            click.echo("\r\033[K" + " | ".join(parts), err=True, nl=False)
 
 
 @main.command()

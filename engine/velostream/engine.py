@@ -54,6 +54,7 @@ class Engine:
         self.warnings: list[str] = []
         self._on_warning = on_warning
         self._tasks: dict[str, asyncio.Task] = {}
+        self._row_limit: int | None = None
 
     # -- registration --------------------------------------------------------------------
 
@@ -178,6 +179,13 @@ class Engine:
                 known[ref.alias] = known_columns(ref, self.catalog.memory, streams)
         check_columns(plan, known)
 
+    def _apply_row_limit(self, job: Job) -> None:
+        limit = self._row_limit
+        if limit is None:
+            return
+        out = job.pipeline.output
+        out.limit = limit if out.limit is None else min(out.limit, limit)
+
     def _register_output(self, stmt: Statement, job: Job) -> None:
         name = stmt.name.lower() if stmt.name else None
         if name is None:
@@ -198,11 +206,14 @@ class Engine:
         path: str | None = None,
         on_rows: Callable[[Statement, Rows], Any] | None = None,
         wait: bool = True,
+        row_limit: int | None = None,
     ) -> list[Result]:
         """Run every statement of a script in order; CREATE statements start jobs.
 
         With `wait`, returns when every job it started has ended (bounded inputs), else at once.
+        `row_limit` stops every query after that many output rows (`velo run --limit`).
         """
+        self._row_limit = row_limit
         script = parse_script(sql, path)
         for w in script.warnings:
             self.warn(w)
@@ -247,6 +258,7 @@ class Engine:
             except Exception:
                 self.catalog.tables.pop(name, None)
                 raise
+            self._apply_row_limit(job)
             if on_rows is not None and not job.sinks:  # no sink: show the rows instead
                 job.outputs.append(lambda rows, s=stmt: on_rows(s, rows))
             self._register_output(stmt, job)
@@ -266,6 +278,7 @@ class Engine:
             return None
 
         job = self.build_job(stmt, [collect], sink=False)
+        self._apply_row_limit(job)
         res.job = job
         sort_all = job.bounded and bool(job.plan.order_by)
         if sort_all:  # ORDER BY .. LIMIT n of a bounded query: the first n rows after sorting
