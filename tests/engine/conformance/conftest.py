@@ -18,10 +18,11 @@ _FAILURES_KEY = pytest.StashKey[dict[str, str]]()
 _RAN_KEY = pytest.StashKey[set[str]]()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Remember which cases were selected so that they can all run up front."""
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Remember which cases were selected (after -k/-m deselection) to run them all up front."""
+    config = session.config
     cases = []
-    for item in items:
+    for item in session.items:
         callspec = getattr(item, "callspec", None)
         case = callspec.params.get("case") if callspec else None
         if isinstance(case, Case):
