@@ -98,6 +98,25 @@ def _coalesce(*args: Any) -> Any:
     return None
 
 
+# Binary operators and the `velostream.values` helpers that give them SQL semantics.
+_BINARY: dict[type, str] = {
+    exp.Add: "_add",
+    exp.Sub: "_sub",
+    exp.Mul: "_mul",
+    exp.Div: "_div",
+    exp.IntDiv: "_div",
+    exp.Mod: "_mod",
+    exp.DPipe: "_concat",
+    exp.EQ: "_eq",
+    exp.NEQ: "_ne",
+    exp.LT: "_lt",
+    exp.LTE: "_le",
+    exp.GT: "_gt",
+    exp.GTE: "_ge",
+    exp.And: "_and",
+    exp.Or: "_or",
+}
+
 # Velostream spellings of system columns as calls without arguments.
 _NO_ARG_COLUMNS = {
     "TIMESTAMP": "_timestamp",
@@ -294,6 +313,9 @@ class Compiler:
             replaced = substitute(node)
             if replaced is not None:
                 return replaced
+        helper = _BINARY.get(type(node))
+        if helper is not None:
+            return self._binary(helper, node)
         method = getattr(self, "_c_" + type(node).__name__, None)
         if method is not None:
             return method(node)
@@ -360,53 +382,8 @@ class Compiler:
         self._temps += 1
         return f"_t{self._temps}"
 
-    def _c_Add(self, n: exp.Add) -> str:
-        return self._binary("_add", n)
-
-    def _c_Sub(self, n: exp.Sub) -> str:
-        return self._binary("_sub", n)
-
-    def _c_Mul(self, n: exp.Mul) -> str:
-        return self._binary("_mul", n)
-
-    def _c_Div(self, n: exp.Div) -> str:
-        return self._binary("_div", n)
-
-    def _c_IntDiv(self, n: exp.IntDiv) -> str:
-        return self._binary("_div", n)
-
-    def _c_Mod(self, n: exp.Mod) -> str:
-        return self._binary("_mod", n)
-
     def _c_Neg(self, n: exp.Neg) -> str:
         return f"_neg({self.compile(n.this)})"
-
-    def _c_DPipe(self, n: exp.DPipe) -> str:
-        return self._binary("_concat", n)
-
-    def _c_EQ(self, n: exp.EQ) -> str:
-        return self._binary("_eq", n)
-
-    def _c_NEQ(self, n: exp.NEQ) -> str:
-        return self._binary("_ne", n)
-
-    def _c_LT(self, n: exp.LT) -> str:
-        return self._binary("_lt", n)
-
-    def _c_LTE(self, n: exp.LTE) -> str:
-        return self._binary("_le", n)
-
-    def _c_GT(self, n: exp.GT) -> str:
-        return self._binary("_gt", n)
-
-    def _c_GTE(self, n: exp.GTE) -> str:
-        return self._binary("_ge", n)
-
-    def _c_And(self, n: exp.And) -> str:
-        return self._binary("_and", n)
-
-    def _c_Or(self, n: exp.Or) -> str:
-        return self._binary("_or", n)
 
     def _c_Not(self, n: exp.Not) -> str:
         return f"_not({self.compile(n.this)})"
