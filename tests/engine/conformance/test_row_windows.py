@@ -215,6 +215,34 @@ FROM s
             {"id": 4, "n": 4, "nv": 2, "s": 30, "lo": 10, "prev": 20},
         ],
     ),
+    _case(
+        "rows_zero_preceding_is_current_row",
+        "SUM(v) OVER (PARTITION BY p ORDER BY ts ROWS BETWEEN 0 PRECEDING AND CURRENT ROW) AS s",
+        _cols(s=[10, 5, 20, 20, 7, 5]),
+    ),
+    Case(
+        id="rows_lead_standard_form_with_other_functions",
+        rule="LEAD holds a row back until the next row of its partition arrives (NULL at the end of a bounded input); the other columns of the row are those of that row",
+        sql=f"""
+CREATE STREAM r_lead2 AS SELECT id, ROW_NUMBER() OVER ({STD}) AS rn,
+  LEAD(v) OVER ({STD}) AS nxt, LAG(v) OVER ({STD}) AS prev
+FROM s
+{with_(src("s", "s.jsonl"), sink("r_lead2"))};
+""",
+        inputs={"s.jsonl": ROWS},
+        # a: ids 1, 3, 4, 6 (v 10, 20, 20, 5); b: ids 2, 5 (v 5, 7). id1 leaves on id3, id3 on
+        # id4, id2 on id5, id4 on id6; ids 5 and 6 at the end
+        expected=[
+            {"id": 1, "rn": 1, "nxt": 20, "prev": None},
+            {"id": 3, "rn": 2, "nxt": 20, "prev": 10},
+            {"id": 2, "rn": 1, "nxt": 7, "prev": None},
+            {"id": 4, "rn": 3, "nxt": 5, "prev": 20},
+            Unordered(
+                {"id": 5, "rn": 2, "nxt": None, "prev": 5},
+                {"id": 6, "rn": 4, "nxt": None, "prev": 20},
+            ),
+        ],
+    ),
 ]
 
 

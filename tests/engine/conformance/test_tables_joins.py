@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from harness import Case, sink, src, with_
+from harness import Case, Unordered, sink, src, with_
 
 TABLE = "CREATE TABLE t AS SELECT k PRIMARY KEY, ... keeps the latest row per key (an upsert); GROUP BY keys a table too; when it has a sink, the sink receives every change"
 AS_OF = "A stream record joins a table as of that record's event time, inclusive: it sees every table update with an event time up to and including its own; at equal event times, table sources come before stream sources"
@@ -259,6 +259,21 @@ CREATE STREAM tj_nullkey AS SELECT o.id, r.rate FROM orders o LEFT JOIN tj_rates
             {"id": "n2", "rate": None},
             {"id": "n3", "rate": "1.00"},
         ],
+    ),
+    Case(
+        id="join_interval_one_record_matches_several",
+        rule=INTERVAL + "; several rows caused by one input row come in no particular order",
+        # the shipment at 3000 matches both orders of id 1 (1000 and 2000) at once
+        sql=f"""
+CREATE STREAM tj_multi AS SELECT o.ts AS ot, s.ts AS st
+FROM orders o JOIN ships s ON o.id = s.id WITHIN 5s
+{with_(src("orders", "orders.jsonl"), src("ships", "ships.jsonl"), sink("tj_multi"))};
+""",
+        inputs={
+            "orders.jsonl": [{"id": 1, "ts": 1000}, {"id": 1, "ts": 2000}, {"id": 2, "ts": 2500}],
+            "ships.jsonl": [{"id": 1, "ts": 3000}],
+        },
+        expected=[Unordered({"ot": 1000, "st": 3000}, {"ot": 2000, "st": 3000})],
     ),
 ]
 

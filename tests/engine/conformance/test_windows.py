@@ -441,6 +441,18 @@ CREATE STREAM w_sess_late AS SELECT k, {COLS} FROM s GROUP BY k WINDOW SESSION(2
         inputs={"s.jsonl": _ev(("a", 1000), ("b", 10000), ("a", 2000), keys=("k", "ts"))},
         expected=[_w(1, 1000, 3000, k="a"), _w(1, 10000, 12000, k="b")],
     ),
+    Case(
+        id="win_session_emit_changes_merge",
+        rule=SESSION
+        + "; window EMIT CHANGES: after each input row, the current row of each window and group it fell into",
+        # gap 10s: [1000, 11000), then [20000, 30000); 10000 bridges both into [1000, 30000)
+        sql=f"""
+CREATE STREAM w_sess_chm AS SELECT {COLS} FROM s WINDOW SESSION(INTERVAL '10' SECOND) EMIT CHANGES
+{with_(src("s", "s.jsonl"), sink("w_sess_chm"), "'watermark.max_out_of_orderness' = '1d'")};
+""",
+        inputs={"s.jsonl": _ev((1000, 1), (20000, 2), (10000, 3))},
+        expected=[_w(1, 1000, 11000), _w(1, 20000, 30000), _w(3, 1000, 30000)],
+    ),
 ]
 
 
