@@ -55,7 +55,8 @@ DECIMALS = st.none() | st.decimals(
 DOUBLES = st.none() | st.floats(
     min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False
 )
-BASES = st.sampled_from([0, 1_700_000_000_000, 1_699_999_999_500])
+# Epoch ms; -2500 puts some records before the epoch, where windows still align to it.
+BASES = st.sampled_from([0, -2_500, 1_700_000_000_000, 1_699_999_999_500])
 
 
 @st.composite
@@ -92,6 +93,11 @@ def event_rows(
         }
         for i, t in enumerate(times)
     ]
+
+
+def floor_to(column: str, size: int) -> str:
+    """DuckDB SQL for `column` floored to a multiple of `size` (DuckDB's `//` truncates)."""
+    return f"({column} - ((({column} % {size}) + {size}) % {size}))"
 
 
 # -- running both sides ----------------------------------------------------------------------

@@ -2,67 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from diff_helpers import assert_same_groups, diff_settings, event_rows
 from diff_helpers import run_engine as run_streaming
+from diff_model import reference
 from hypothesis import given
 from hypothesis import strategies as st
 
-# (size, advance) in ms; advance == size is a tumbling window. No shape leaves gaps here.
-SHAPES = st.sampled_from([(1000, 1000), (500, 500), (1000, 500), (1000, 300), (700, 400)])
+# (size, advance) in ms; advance == size is a tumbling window; (300, 1000) leaves gaps.
+SHAPES = st.sampled_from(
+    [(1000, 1000), (500, 500), (1000, 500), (1000, 300), (700, 400), (300, 1000)]
+)
 PREFIXED = st.booleans()
-
-
-@dataclass
-class Model:
-    """What SEMANTICS says a bounded windowed EMIT FINAL run produces."""
-
-    late: int = 0
-    windows: dict[tuple, dict] = field(default_factory=dict)
-
-
-def window_starts(t: int, size: int, advance: int) -> list[int]:
-    """Starts of the epoch-aligned windows [s, s + size) that hold time t."""
-    s = (t // advance) * advance
-    starts = []
-    while s > t - size:
-        starts.append(s)
-        s -= advance
-    return starts
-
-
-def reference(
-    rows: list[dict],
-    size: int,
-    advance: int,
-    delay: int,
-    keep: Callable[[dict], bool] = lambda r: True,
-) -> Model:
-    """Read records in order; the watermark is the running max minus the delay; a window is
-    closed once the watermark reaches its end; a record whose windows are all closed is late."""
-    model = Model()
-    max_ts: int | None = None
-    for r in rows:
-        t = r["ts"]
-        max_ts = t if max_ts is None else max(max_ts, t)
-        watermark = max_ts - delay  # every record read advances it, kept by WHERE or not
-        open_starts = [s for s in window_starts(t, size, advance) if s + size > watermark]
-        if not open_starts:
-            model.late += 1
-            continue
-        if not keep(r):
-            continue
-        for s in open_starts:
-            w = model.windows.setdefault(
-                (s, r["k"]), {"ws": s, "k": r["k"], "n": 0, "sv": None, "ids": 0}
-            )
-            w["n"] += 1
-            w["ids"] += r["id"]
-            if r["v"] is not None:
-                w["sv"] = r["v"] if w["sv"] is None else w["sv"] + r["v"]
-    return model
 
 
 def engine_sql(size: int, advance: int, delay: int, prefixed: bool, where: str = "") -> str:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from diff_helpers import assert_same_groups, decimal_avg, diff_settings, event_rows, run_duckdb
+from diff_helpers import (
+    assert_same_groups,
+    decimal_avg,
+    diff_settings,
+    event_rows,
+    floor_to,
+    run_duckdb,
+)
 from diff_helpers import run_engine as run_streaming
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,8 +39,7 @@ def engine_sql(keyword: str, size: int, advance: int, ordered: bool, emit: str) 
 def windows_sql(size: int, advance: int) -> str:
     """Each record once per window holding it: starts s = m * advance with ts - size < s <= ts."""
     return (
-        f"SELECT *, unnest(range((ts // {advance}) * {advance}, ts - {size}, -{advance})) AS ws "
-        f"FROM t"
+        f"SELECT *, unnest(range({floor_to('ts', advance)}, ts - {size}, -{advance})) AS ws FROM t"
     )
 
 

@@ -7,6 +7,7 @@ from diff_helpers import (
     decimal_avg,
     diff_settings,
     event_rows,
+    floor_to,
     run_duckdb,
     run_engine,
     values_match,
@@ -64,7 +65,7 @@ def oracle(rows: list[dict], size: int, where: str) -> list[dict]:
     """The batch equivalent: the window start is the event time floored to the size."""
     expected = run_duckdb(
         rows,
-        f"SELECT k, (ts // {size}) * {size} AS ws, (ts // {size}) * {size} + {size} AS we, "
+        f"SELECT k, {floor_to('ts', size)} AS ws, {floor_to('ts', size)} + {size} AS we, "
         f"{AGGS} FROM t {where} GROUP BY ALL",
     )
     for r in expected:
@@ -102,7 +103,7 @@ def test_tumbling_having_filters_like_duckdb(case: tuple, having: str) -> None:
     actual, _ = run_engine(rows, sql)
     expected = run_duckdb(
         rows,
-        f"SELECT k, (ts // {size}) * {size} AS ws, COUNT(*) AS n, SUM(v) AS sv, MIN(d) AS mind "
+        f"SELECT k, {floor_to('ts', size)} AS ws, COUNT(*) AS n, SUM(v) AS sv, MIN(d) AS mind "
         f"FROM t {where} GROUP BY ALL {having}",
     )
     assert_same_groups(actual, expected, ["ws", "k"], ["n", "sv", "mind"])
@@ -125,8 +126,8 @@ def test_tumbling_emit_changes_is_the_running_aggregate(case: tuple) -> None:
     actual, _ = run_engine(rows, sql)
     expected = run_duckdb(
         rows,
-        f"SELECT id, k, (ts // {size}) * {size} AS ws, (ts // {size}) * {size} + {size} AS we, "
-        f"{RUNNING} FROM t {where} WINDOW w AS (PARTITION BY k, ts // {size} ORDER BY id "
+        f"SELECT id, k, {floor_to('ts', size)} AS ws, {floor_to('ts', size)} + {size} AS we, "
+        f"{RUNNING} FROM t {where} WINDOW w AS (PARTITION BY k, {floor_to('ts', size)} ORDER BY id "
         f"ROWS UNBOUNDED PRECEDING) ORDER BY id",
     )
     assert len(actual) == len(expected), "one change per input row that passes WHERE"
