@@ -435,6 +435,25 @@ CREATE STREAM v_bigsum AS SELECT k, SUM(d) AS s FROM s GROUP BY k EMIT FINAL
         },
         expected=[Unordered({"k": "big", "s": "18014398509481986.02"}, {"k": "mix", "s": "0.35"})],
     ),
+    Case(
+        id="val_decimal_min_max_compare_as_numbers",
+        rule=DECIMAL + " (decimal strings compare as numbers, not as text)",
+        # as text "10.5" < "9.25"; as DECIMAL 9.25 < 10.5
+        sql=f"""
+CREATE STREAM v_minmax AS SELECT MIN(d) AS lo, MAX(d) AS hi, COUNT(*) AS n FROM s
+WHERE d > 9 WINDOW TUMBLING(1s)
+{with_(src("s", "s.jsonl"), sink("v_minmax"))};
+""",
+        inputs={
+            "s.jsonl": [
+                {"d": "9.25", "ts": 1},
+                {"d": "10.5", "ts": 2},
+                {"d": "8.75", "ts": 3},
+                {"d": "100.00", "ts": 4},
+            ]
+        },
+        expected=[{"lo": "9.25", "hi": "100.00", "n": 3}],
+    ),
 ]
 
 
