@@ -8,7 +8,7 @@ import gc
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from velostream.connectors.base import Record, Sink, Source
+from velostream.connectors.base import SYSTEM_COLUMNS, Record, Sink, Source
 from velostream.connectors.common import (
     MalformedPolicy,
     frame_with_system_columns,
@@ -16,6 +16,7 @@ from velostream.connectors.common import (
     stamp_records,
 )
 from velostream.formats.event_time import EventTimeExtractor
+from velostream.formats.json import shape_row
 
 
 def to_records(data: Any) -> list[Record]:
@@ -200,6 +201,8 @@ class MemorySink(Sink):
         """Append rows (each with exactly the selected columns when they are known)."""
         cols = self.columns
         if cols:
-            self.rows.extend({c: r.get(c) for c in cols} for r in rows)
+            # As the file sink: the selected columns in order, then any other non-system field
+            # (rows of SELECT * over schemaless input differ from row to row).
+            self.rows.extend(dict(shape_row(r, cols)) for r in rows)
         else:
-            self.rows.extend(dict(r) for r in rows)
+            self.rows.extend({k: v for k, v in r.items() if k not in SYSTEM_COLUMNS} for r in rows)

@@ -93,3 +93,10 @@ def test_round_trip_jsonl_and_csv(tmp_path: Path) -> None:
             # CSV has no types: "100" comes back as the integer 100.
             assert got == [{**rows[0], "s": 100}, rows[1]]
         assert str(got[0]["p"]) == "12.50" and str(got[1]["p"]) == "-0.125"
+
+
+def test_fields_beyond_the_select_list_follow_it(tmp_path: Path) -> None:
+    # SELECT * over schemaless input: rows differ; each keeps its own fields after the columns.
+    s = sink(tmp_path, "x.jsonl")
+    write_rows(s, ["a"], [{"a": 1, "b": 2, "_offset": 0}, {"a": 3, "c": Decimal("0.5")}])
+    assert (tmp_path / "x.jsonl").read_text() == '{"a":1,"b":2}\n{"a":3,"c":"0.5"}\n'

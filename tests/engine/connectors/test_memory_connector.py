@@ -68,6 +68,13 @@ def test_batches_and_bad_event_time() -> None:
 def test_memory_sink_collects_rows_in_select_order() -> None:
     mem: dict = {}
     sink = create_sink("out", {"type": "memory"}, memory=mem)
-    write_rows(sink, ["b", "a"], [{"a": 1, "b": 2, "_x": 0}], [{"a": 3}])
+    write_rows(sink, ["b", "a"], [{"a": 1, "b": 2, "_offset": 0}], [{"a": 3}])
     assert mem["out"] == [{"b": 2, "a": 1}, {"b": None, "a": 3}]
     assert list(mem["out"][0]) == ["b", "a"]
+
+
+def test_memory_sink_keeps_extra_fields_after_the_columns() -> None:
+    mem: dict = {}
+    sink = create_sink("out", {"type": "memory"}, memory=mem)
+    write_rows(sink, ["a"], [{"b": 2, "a": 1, "_offset": 9}])
+    assert mem["out"] == [{"a": 1, "b": 2}] and list(mem["out"][0]) == ["a", "b"]
