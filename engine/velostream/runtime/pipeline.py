@@ -15,7 +15,7 @@ from velostream.runtime.codegen import Compiler
 from velostream.runtime.compile import RowResolver, key_sql
 from velostream.runtime.joins import IntervalJoin, StreamTableJoin, TableState
 from velostream.runtime.operators import AggregateOp, OutputStage, ProjectOp
-from velostream.runtime.vectorized import vectorize_aggregate
+from velostream.runtime.vectorized import vectorize_aggregate, vectorize_project
 
 Emit = Callable[[dict, int], None]
 OnLate = Callable[[dict, str], None]
@@ -44,7 +44,8 @@ class Pipeline:
                 fast = AggregateOp(plan, self.output, joined, on_late)
             self.core = fast
         else:
-            self.core = ProjectOp(plan, self.output, joined)
+            proj = None if joined else vectorize_project(plan, self.output)
+            self.core = proj if proj is not None else ProjectOp(plan, self.output, joined)
         self.leaves: list[Leaf] = []
         self.tables: list[Pipeline] = []
         self.interval: IntervalJoin | None = None

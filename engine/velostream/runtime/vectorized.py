@@ -50,7 +50,7 @@ from velostream.runtime.columnar import (
     rows_to_columns,
 )
 from velostream.runtime.compile import inline_aliases
-from velostream.runtime.operators import AggregateOp, Emit, _Group
+from velostream.runtime.operators import AggregateOp, Emit, ProjectOp, _Group
 from velostream.values import DEC_CTX
 
 FLOAT_EXACT = 2**53  # ints up to this magnitude convert to DOUBLE exactly
@@ -111,6 +111,7 @@ class Val:
     expr: pl.Expr
     kind: str
     bound: int = 0
+    scalar: bool = True  # no column in it: Polars evaluates it once, as a unit-length value
 
 
 def _supported(node: exp.Expression | None) -> bool:
@@ -154,7 +155,7 @@ class ExprCompiler:
             kind = self.cols.kinds[node.name]
             if kind == NULL:
                 return Val(pl.lit(None), NULL)
-            return Val(pl.col(node.name), kind, self.bounds.get(node.name, 0))
+            return Val(pl.col(node.name), kind, self.bounds.get(node.name, 0), scalar=False)
         if isinstance(node, exp.Literal):
             return self._literal(node)
         if isinstance(node, exp.Boolean):
@@ -164,7 +165,7 @@ class ExprCompiler:
         if isinstance(node, exp.Neg):
             v = self.compile(node.this)
             if v.kind in (INT, FLOAT):
-                return Val(-v.expr, v.kind, v.bound)
+                return Val(-v.expr, v.kind, v.bound, v.scalar)
             if v.kind == NULL:
                 return v
             raise Decline
@@ -179,13 +180,13 @@ class ExprCompiler:
             return self._compare(node, op)
         if isinstance(node, exp.And | exp.Or):
             a, b = self._logic(node.this), self._logic(node.expression)
-            return Val(a & b if isinstance(node, exp.And) else a | b, BOOL)
+            return Val(a & b if isinstance(node, exp.And) else a | b, BOOL, scalar=False)
         if isinstance(node, exp.Not):
-            return Val(~self._logic(node.this), BOOL)
+            return Val(~self._logic(node.this), BOOL, scalar=False)
         if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
             v = self.compile(node.this)
             test = v.expr.is_not_null() if node.args.get("negate") else v.expr.is_null()
-            return Val(test, BOOL)
+            return Val(test, BOOL, scalar=v.scalar)
         raise Decline
 
     def _literal(self, node: exp.Literal) -> Val:
@@ -232,11 +233,12 @@ class ExprCompiler:
         else:
             raise Decline
         kind = INT if a.kind == INT and b.kind == INT else FLOAT
+        scalar = a.scalar and b.scalar
         if isinstance(node, exp.Add):
-            return Val(ea + eb, kind, bound)
+            return Val(ea + eb, kind, bound, scalar)
         if isinstance(node, exp.Sub):
-            return Val(ea - eb, kind, bound)
-        return Val(ea * eb, kind, bound)
+            return Val(ea - eb, kind, bound, scalar)
+        return Val(ea * eb, kind, bound, scalar)
 
     def _div(self, node: exp.Expression) -> Val:
         a, b = self._pair(node)
@@ -247,7 +249,12 @@ class ExprCompiler:
         if a.kind not in (INT, FLOAT) or b.kind not in (INT, FLOAT):
             raise Decline
         ea, eb = self._as_float(a), self._as_float(b)
-        return Val(pl.when(eb == 0).then(None).otherwise(ea / eb), FLOAT)
+        if b.scalar:
+            # Polars divides a column by a scalar through its reciprocal, which can differ
+            # from IEEE division in the last bit; a full-length divisor divides exactly.
+            eb = eb + pl.col("_event_time") * 0
+        out = pl.when(eb == 0).then(None).otherwise(ea / eb)
+        return Val(out, FLOAT, scalar=a.scalar and b.scalar)
 
     def _mod(self, node: exp.Mod) -> Val:
         a, b = self._pair(node)
@@ -259,7 +266,7 @@ class ExprCompiler:
             raise Decline
         r = a.expr.abs() % b.expr.abs()  # SQL MOD: the sign follows the dividend
         out = pl.when(b.expr == 0).then(None).when(a.expr < 0).then(-r).otherwise(r)
-        return Val(out, INT, a.bound)
+        return Val(out, INT, a.bound, a.scalar and b.scalar)
 
     def _compare(self, node: exp.Expression, op: str) -> Val:
         a, b = self._pair(node)
@@ -276,7 +283,7 @@ class ExprCompiler:
                     self.guards.append(e.is_nan().any())
         else:
             raise Decline
-        return Val(getattr(ea, op)(eb), BOOL)
+        return Val(getattr(ea, op)(eb), BOOL, scalar=a.scalar and b.scalar)
 
     def _logic(self, node: exp.Expression) -> pl.Expr:
         v = self.compile(node)
@@ -285,6 +292,28 @@ class ExprCompiler:
         if v.kind == NULL:
             return pl.lit(None, dtype=pl.Boolean)
         raise Decline  # AND/OR/NOT of a non-boolean: the row path raises the type error
+
+
+def batch_bounds(cols: Columns) -> dict[str, int]:
+    """max |value| of every integer column, and of every decimal column scaled to an
+    integer (its value times 10**scale), in this batch; and the largest event time."""
+    out = {}
+    frame = cols.frame
+    for n, kind in cols.kinds.items():
+        if kind != INT and kind != DEC:
+            continue
+        s = frame[n]
+        hi, lo = s.max(), s.min()
+        if hi is None:
+            out[n] = 0
+            continue
+        big = max(abs(hi), abs(lo))  # type: ignore[arg-type]
+        if kind == DEC:
+            big = int(big.scaleb(cols.scales[n]))  # type: ignore[union-attr]
+        out[n] = big
+        if n == "_event_time":
+            out["_event_time\x00max"] = hi  # type: ignore[assignment]
+    return out
 
 
 @dataclass
@@ -356,7 +385,7 @@ class VectorAggregateOp(AggregateOp):
         df = cols.frame
         if cols.kinds["_event_time"] != INT or df["_event_time"].null_count():
             raise Decline
-        bounds = self._bounds(cols)
+        bounds = batch_bounds(cols)
         if bounds["_event_time"] >= 2**62 or abs(delay) >= 2**62:
             raise Decline
         comp = ExprCompiler(cols, bounds)
@@ -433,27 +462,6 @@ class VectorAggregateOp(AggregateOp):
         tmax = bounds["_event_time\x00max"] - delay
         if tmax > self.wm:
             self.wm = tmax
-
-    def _bounds(self, cols: Columns) -> dict[str, int]:
-        """max |value| of every integer column, and of every decimal column scaled to an
-        integer (its value times 10**scale), in this batch; and the largest event time."""
-        out = {}
-        frame = cols.frame
-        for n, kind in cols.kinds.items():
-            if kind != INT and kind != DEC:
-                continue
-            s = frame[n]
-            hi, lo = s.max(), s.min()
-            if hi is None:
-                out[n] = 0
-                continue
-            big = max(abs(hi), abs(lo))  # type: ignore[arg-type]
-            if kind == DEC:
-                big = int(big.scaleb(cols.scales[n]))  # type: ignore[union-attr]
-            out[n] = big
-            if n == "_event_time":
-                out["_event_time\x00max"] = hi  # type: ignore[assignment]
-        return out
 
     def _partials(
         self, comp: ExprCompiler, nrows: int
@@ -628,6 +636,93 @@ class VectorAggregateOp(AggregateOp):
         picked = rows if isinstance(batch, pl.DataFrame) else [rows[i] for i in idx]
         for r in picked:
             self.on_late(r, "late: its windows have closed")
+
+
+class VectorProjectOp(ProjectOp):
+    """`ProjectOp` (WHERE + select list, no OVER, no `*`) with a Polars path for whole batches;
+    a batch it cannot compute exactly runs through the generated row loop."""
+
+    min_rows = MIN_ROWS
+    takes_frames = True  # the job may hand it DataFrame slices of a columnar source
+
+    def __init__(self, plan: QueryPlan, emit: Emit, items: list[tuple[str, exp.Expression]]):
+        super().__init__(plan, emit, False)
+        self.items = items
+        nodes = [e for _, e in items] + ([plan.where] if plan.where is not None else [])
+        names = columns_read(nodes)
+        self.names = ["_event_time", *[n for n in names if n != "_event_time"]]
+        self.batches_vectorized = 0
+        self.batches_row = 0
+
+    def push_batch(self, rows: Any, append: Callable[[tuple], None] | None = None) -> None:
+        """Process a batch (record dicts or a DataFrame); with `append`, output (row, ts)
+        pairs go straight to it, else through `emit`."""
+        is_frame = isinstance(rows, pl.DataFrame)
+        if len(rows) >= self.min_rows:
+            cols = (
+                frame_to_columns(rows, self.names)
+                if is_frame
+                else rows_to_columns(rows, self.names)
+            )
+            if cols is not None:
+                try:
+                    out, ts = self._vector(cols)
+                except Decline:
+                    pass
+                else:
+                    self.batches_vectorized += 1
+                    if append is not None:
+                        for pair in zip(out, ts, strict=True):
+                            append(pair)
+                    else:
+                        emit = self.emit
+                        for row, t in zip(out, ts, strict=True):
+                            emit(row, t)
+                    return
+        self.batches_row += 1
+        super().push_batch(frame_to_rows(rows) if is_frame else rows, append)
+
+    def _vector(self, cols: Columns) -> tuple[list[dict], list[int]]:
+        df = cols.frame
+        if cols.kinds["_event_time"] != INT:
+            raise Decline
+        bounds = batch_bounds(cols)
+        comp = ExprCompiler(cols, bounds)
+        exprs = []
+        for name, node in self.items:
+            v = comp.compile(node)
+            exprs.append(v.expr.alias(name))
+        if self.plan.where is not None:
+            w = comp.compile(self.plan.where)
+            if w.kind == NULL:
+                return [], []
+            if w.kind != BOOL:
+                raise Decline
+            df = df.filter(w.expr.fill_null(False))
+        if comp.guards and any(
+            cols.frame.select(g.alias(f"g{i}") for i, g in enumerate(comp.guards)).row(0)
+        ):
+            raise Decline
+        out = df.select(*exprs, pl.col("_event_time").alias("\x00ts"))
+        return out.drop("\x00ts").to_dicts(), out["\x00ts"].to_list()
+
+
+def vectorize_project(plan: QueryPlan, emit: Emit) -> VectorProjectOp | None:
+    """A vectorized projection for `plan`, or None when it needs the row path."""
+    if plan.aggregate or plan.joins or len(plan.sources) != 1:
+        return None
+    if any(s is not None for s in plan.star) or not _supported(plan.where):
+        return None
+    names = [n for n, _ in plan.items]
+    if len(set(names)) != len(names):
+        return None
+    items = []
+    for i, (name, node) in enumerate(plan.items):
+        inlined = inline_aliases(node, plan, upto=i)
+        if not _supported(inlined):
+            return None
+        items.append((name, inlined))
+    return VectorProjectOp(plan, emit, items)
 
 
 def _slot_plans(op: AggregateOp) -> list[_SlotPlan] | None:
