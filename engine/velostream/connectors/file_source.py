@@ -146,7 +146,7 @@ class FileSource(Source):
                 while True:
                     chunk = f.read(CHUNK_BYTES)
                     if not chunk:
-                        records = self._decode(state, rest, final=True) if rest else []
+                        records = self._decode(state, rest) if rest else []
                         for batch in self._slices(records):
                             yield batch
                         break
@@ -154,7 +154,7 @@ class FileSource(Source):
                     cut = data.rfind(b"\n") + 1
                     rest = data[cut:]
                     if cut:
-                        for batch in self._slices(self._decode(state, data[:cut], final=False)):
+                        for batch in self._slices(self._decode(state, data[:cut])):
                             yield batch
                             await asyncio.sleep(0)
 
@@ -186,7 +186,7 @@ class FileSource(Source):
         if frame is not None:
             frame = frame_with_system_columns(frame, self._offset, self.extractor)
         if frame is None:
-            return self._slices(self._decode(state, data, final=False))
+            return self._slices(self._decode(state, data))
         state.pos += len(data)
         state.lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
         self._offset += frame.height
@@ -216,7 +216,7 @@ class FileSource(Source):
                 if not cut:
                     continue
                 progressed = True
-                pending.extend(self._decode(state, data[:cut], final=False))
+                pending.extend(self._decode(state, data[:cut]))
                 if len(pending) >= self.batch_size:
                     break
             while len(pending) >= self.batch_size:
@@ -239,7 +239,7 @@ class FileSource(Source):
 
     # -- decoding ------------------------------------------------------------------------
 
-    def _decode(self, state: _FileState, data: bytes, final: bool) -> list[Record]:
+    def _decode(self, state: _FileState, data: bytes) -> list[Record]:
         """Decode complete lines of `data` (the next bytes of `state`'s file)."""
         # Decoding creates many dicts holding only scalars (no reference cycles); the cyclic
         # collector would otherwise run every few hundred of them and find nothing.

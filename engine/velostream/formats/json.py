@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -84,34 +83,6 @@ def convert_batch_decimals(records: list[dict[str, Any]], raw: bytes) -> None:
         _convert_all(records)
 
 
-def convert_decimals(records: list[dict[str, Any]], keys: Iterable[str]) -> None:
-    """Turn decimal-looking string values of `keys` into Decimal, in place (top level only)."""
-    match = _DECIMAL_TEXT.match
-    for key in keys:
-        for rec in records:
-            v = rec.get(key)
-            if v.__class__ is str and match(v):
-                rec[key] = Decimal(v)
-
-
-def convert_value(value: Any) -> Any:
-    """One decoded JSON value with decimal strings made exact, recursively (slow path)."""
-    if value.__class__ is str:
-        return Decimal(value) if _DECIMAL_TEXT.match(value) else value
-    if isinstance(value, dict):
-        return {k: convert_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [convert_value(v) for v in value]
-    return value
-
-
-def decimal_to_text(value: Decimal) -> str | None:
-    """A Decimal as plain text keeping its scale (`45482.50`), never exponent notation."""
-    if not value.is_finite():
-        return None
-    return format(value, "f")
-
-
 def to_json_value(value: Any) -> Any:
     """A Python value as a JSON-ready value: Decimal -> scale-keeping string, NaN -> None."""
     return values.to_json_value(value)
@@ -164,8 +135,3 @@ def dumps_rows_jsonl(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
     out = [dumps(shape_row(r, columns), default=default, option=opts) for r in rows]
     out.append(b"")
     return b"\n".join(out)
-
-
-def loads(raw: bytes | str) -> Any:
-    """Parse one JSON text (raises orjson.JSONDecodeError)."""
-    return orjson.loads(raw)
