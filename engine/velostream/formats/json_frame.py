@@ -11,6 +11,7 @@ explicit `null`), and together the columns must account for every `":` in the in
 from __future__ import annotations
 
 import io
+import re
 
 import polars as pl
 
@@ -53,7 +54,10 @@ def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
         if dtype == pl.Float64:
             vals = col.drop_nulls()
             if len(vals) and (vals == vals.floor()).any():
-                return None  # an integral value may have been a JSON integer (int, not float)
+                # An integral value: a JSON integer (an int on the record path) or `2.0`?
+                integer = re.compile(re.escape(key) + rb":-?[0-9]+[,}\s]")
+                if integer.search(raw):
+                    return None
             continue
         if dtype != pl.String:
             return None  # nested values, 128-bit integers, ...

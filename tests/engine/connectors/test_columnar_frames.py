@@ -65,6 +65,13 @@ def test_clean_jsonl_comes_as_frames_with_the_same_values(tmp_path: Path) -> Non
     assert [r["_offset"] for r in rows] == list(range(25))
 
 
+def test_integral_floats_written_with_a_point_stay_floats() -> None:
+    frame = jsonl_frame(b'{"a":1.0,"b":2}\n{"a":2.5,"b":3}\n')
+    assert frame is not None
+    assert frame["a"].to_list() == [1.0, 2.5] and frame["a"].dtype == pl.Float64
+    assert frame["b"].dtype == pl.Int64
+
+
 def test_epoch_seconds_in_bulk(tmp_path: Path) -> None:
     f = tmp_path / "a.jsonl"
     f.write_text('{"t":1700000000}\n{"t":1700000001}\n')
@@ -83,7 +90,8 @@ def test_epoch_seconds_in_bulk(tmp_path: Path) -> None:
     "text",
     [
         '{"a":1}\n{"a":2.5}\n',  # int and float mixed
-        '{"a":1.0}\n{"a":2.5}\n',  # 1.0 could have been an integer
+        '{"a":1}\n{"a":2.0}\n',  # an integer among floats
+        '{"a":2.5}\n{"a":3}\n',  # an integer after floats
         '{"a":1}\n{"a":"x"}\n',  # number and string mixed
         '{"a":"1.5"}\n{"a":"1.50"}\n',  # decimals of two scales
         '{"a":"1.5"}\n{"a":"x"}\n',  # decimal among strings
@@ -121,7 +129,7 @@ def test_string_event_time_uses_the_record_path(tmp_path: Path) -> None:
 
 def test_random_mixed_files_agree_with_the_record_path(tmp_path: Path) -> None:
     rng = random.Random(3)
-    choices = ["1", "-7", "2.5", '"x"', '"12.50"', '"-0.5"', "true", "null", '"100"']
+    choices = ["1", "-7", "2.5", "3.0", '"x"', '"12.50"', '"-0.5"', "true", "null", '"100"']
     as_frames = 0
     for n in range(30):
         cols = rng.sample(["a", "b", "c", "d"], rng.randint(1, 4))
