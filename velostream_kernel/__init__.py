@@ -1,1 +1,17 @@
-"""The Jupyter layer of Velostream Studio (kernel, %%velo magic, server extension): not built yet."""
+"""The Jupyter layer of Velostream Studio: the "Velostream SQL" kernel and `%%velo`.
+
+`%load_ext velostream_kernel` in an IPython kernel adds the `%%velo` / `%velo` magics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """`%load_ext velostream_kernel`: register `%%velo` and `%velo`."""
+    from velostream_kernel.magic import VeloMagics
+
+    ip.register_magics(VeloMagics(ip))
