@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 from velostream.connectors.registry import create_source
@@ -81,3 +82,35 @@ def test_watch_on_an_empty_glob_is_not_an_error(tmp_path: Path) -> None:
 
     rows = asyncio.run(run())
     assert [(r["x"], r["y"]) for r in rows] == [(1, "a")]
+
+
+def test_watch_csv_appends_use_the_file_header(tmp_path: Path) -> None:
+    f = tmp_path / "t.csv"
+    f.write_text("k,v\na,1\n")
+    src = create_source(
+        "w",
+        {"type": "file_source", "path": str(f), "watch": "true", "polling.interval": "10ms"},
+    )
+
+    async def run() -> list[tuple]:
+        await src.open()
+        seen: list[tuple] = []
+        batches = src.batches()
+
+        async def consume() -> None:
+            async for batch in batches:
+                seen.extend((r["k"], r["v"], r["_offset"]) for r in batch)
+                if len(seen) == 1:
+                    with f.open("a") as out:
+                        out.write("b,2.50\nc\n")  # the second row is malformed
+                if len(seen) >= 2:
+                    return
+
+        try:
+            await asyncio.wait_for(consume(), timeout=10)
+        finally:
+            await batches.aclose()  # type: ignore[attr-defined]
+        return seen
+
+    assert asyncio.run(run()) == [("a", 1, 0), ("b", Decimal("2.50"), 1)]
+    assert src.errors.reports == [f"{f}:4: expected 2 fields, got 1"]
