@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 from velostream import Engine
 from velostream.connectors.file_source import FileSource
+from velostream.connectors.synthetic import SyntheticSource
 from velostream.errors import SqlError
 from velostream.runtime import checkpoint as ck
 from velostream.runtime.checkpoint import Checkpointer, skip_through
@@ -282,7 +283,7 @@ def mixed_events(n: int) -> list[dict]:
     rows = []
     for i in range(n):
         ts = i * 1000 - (1500 if i % 7 == 3 else 0)
-        rows.append({"k": "abc"[(i * i) % 3], "v": i, "ts": ts})
+        rows.append({"k": "abc"[(i * 7 + i // 4) % 3], "v": i, "ts": ts})
     return rows
 
 
@@ -305,7 +306,11 @@ QUERIES = {
         "SELECT k, v, LAG(v) OVER (PARTITION BY k ORDER BY ts) AS prev, "
         "LEAD(v, 2) OVER (PARTITION BY k ORDER BY ts) AS next2 FROM src"
     ),
-    "distinct_limit": "SELECT DISTINCT k, v % 4 AS r FROM src LIMIT 9",
+    "two_leads": (
+        "SELECT k, v, LEAD(v) OVER (PARTITION BY k ORDER BY ts) AS n1, "
+        "LEAD(v, 2) OVER (ORDER BY ts) AS n2 FROM src"
+    ),
+    "distinct_limit": "SELECT DISTINCT k, v % 4 AS r FROM src LIMIT 7",
     "having": (
         "SELECT k, COUNT(*) AS n FROM src GROUP BY k WINDOW TUMBLING(4s) "
         "HAVING COUNT(*) > 1 EMIT FINAL"
@@ -335,6 +340,21 @@ def test_stop_and_restart_equals_one_uninterrupted_run(
         assert offsets == {"src": 4 * stop_after - 1}  # batches of 4 records: offsets 0..4n-1
     Engine().execute(sql)
     assert read_jsonl(parts / "out.jsonl") == want
+
+
+def test_a_restored_watermark_keeps_late_records_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 0s..7s, then a record at 1s (its window [0s, 5s) closed at 5s), then 8s and 9s
+    ts = [0, 1, 2, 3, 4, 5, 6, 7, 1, 8, 9]
+    write_jsonl(tmp_path / "in.jsonl", [{"v": i, "ts": t * 1000} for i, t in enumerate(ts)])
+    query = "SELECT COUNT(*) AS n, _window_start AS ws FROM src WINDOW TUMBLING(5s) EMIT FINAL"
+    sql = statement(query, tmp_path)
+    run_stopped_after(sql, 2, monkeypatch)  # records 0..7 in; window [0s, 5s) out
+    assert read_jsonl(tmp_path / "out.jsonl") == [{"n": 5, "ws": 0}]
+    Engine().execute(sql)
+    # the record at 1s is late after the restart too: [5s, 10s) holds 5, 6, 7, 8, 9
+    assert read_jsonl(tmp_path / "out.jsonl") == [{"n": 5, "ws": 0}, {"n": 5, "ws": 5000}]
 
 
 def test_vectorized_batches_restore_into_the_same_dicts(
@@ -393,6 +413,24 @@ def test_synthetic_source_replays_to_the_committed_offset(
     assert committed(parts)[0] == {"syn": 7}
     Engine().execute(sql(parts, True))
     assert read_jsonl(parts / "out.jsonl") == want
+
+
+def test_synthetic_replay_continues_the_seeded_sequence() -> None:
+    base = {"count": "30", "seed": "3", "batch.size": "7", "rate": "10"}
+
+    async def records(pace: str, resume: int | None) -> list[dict]:
+        src = SyntheticSource("syn", {**base, "pace": pace})
+        src.resume_after = resume
+        out: list[dict] = []
+        async for batch in src.batches():
+            out.extend(batch)
+        return out
+
+    whole = asyncio.run(records("false", None))
+    assert [r["_offset"] for r in whole] == list(range(30))
+    # paced at 10 records/s: the 28 replayed records count as already due, none is waited for
+    resumed = asyncio.run(records("true", 27))
+    assert resumed == whole[28:]
 
 
 def test_stream_table_join_resumes_with_its_table(tmp_path: Path) -> None:
