@@ -47,7 +47,7 @@ csv_texts = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(csv_texts, min_size=1, max_size=8))
 def test_infer_column_equals_infer_value(values: list[str]) -> None:
     got = infer_column(values)
@@ -66,7 +66,7 @@ def test_infer_value_by_hand() -> None:
     assert infer_value("+5") == "+5" and infer_value(".5") == ".5" and infer_value("1_0") == "1_0"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.dictionaries(
