@@ -67,29 +67,39 @@ def bind_parameters(text: str, params: dict[str, Any]) -> str:
     """
     if not params or (":" not in text and "{" not in text):
         return text
-    lower = {k.lower(): v for k, v in params.items()}
+    lower = {k.lower(): k for k in params}
+
+    def known(name: str) -> bool:
+        return name in params or name.lower() in lower
+
+    def value(name: str) -> Any:  # an exact name first: Python names are case-sensitive
+        return params[name] if name in params else params[lower[name.lower()]]
+
     tokens = tokenize(text)
     edits: list[tuple[int, int, str]] = []
     i = 0
     while i < len(tokens) - 1:
         t, nxt = tokens[i], tokens[i + 1]
-        name = nxt.text.lower()
-        adjacent = nxt.start == t.end + 1
-        if t.token_type == TokenType.COLON and adjacent and name in lower:
+        name = nxt.text
+        # a bare word right after `:` or `{` (a quoted name or a string is never a parameter)
+        adjacent = (
+            nxt.start == t.end + 1 and name.isidentifier() and text[nxt.start : nxt.end + 1] == name
+        )
+        if t.token_type == TokenType.COLON and adjacent and known(name):
             prev = tokens[i - 1] if i else None
             # `a::int` casts and `x:y` JSON paths are not parameters.
             if prev is None or prev.end + 1 != t.start or prev.token_type != TokenType.COLON:
-                edits.append((t.start, nxt.end + 1, sql_literal(lower[name])))
+                edits.append((t.start, nxt.end + 1, sql_literal(value(name))))
                 i += 2
                 continue
         if (
             t.token_type == TokenType.L_BRACE
             and adjacent
-            and name in lower
+            and known(name)
             and i + 2 < len(tokens)
             and tokens[i + 2].token_type == TokenType.R_BRACE
         ):
-            edits.append((t.start, tokens[i + 2].end + 1, sql_literal(lower[name])))
+            edits.append((t.start, tokens[i + 2].end + 1, sql_literal(value(name))))
             i += 3
             continue
         i += 1

@@ -15,6 +15,8 @@ def status_fields(job: Any, note: str = "") -> dict[str, Any]:
     """The numbers of the status line, from a job's stats (also a JSON-ready metadata dict)."""
     st = job.stats
     wm = st.watermark
+    if wm is not None and wm <= -(2**62):  # the engine's "no event time yet"
+        wm = None
     live = not getattr(job, "bounded", True)
     lag = None
     if wm is not None and live and job.state == "running":

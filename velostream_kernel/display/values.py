@@ -19,7 +19,10 @@ def is_time_column(name: str) -> bool:
 
 def iso_ms(ms: int) -> str:
     """Epoch milliseconds as an ISO 8601 UTC time with milliseconds (no offset)."""
-    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    try:
+        t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return str(ms)
     return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
 
 
