@@ -2,7 +2,9 @@
 
 Every measurement is a fresh process pinned to one core (`taskset -c 0` where it exists) with
 POLARS_MAX_THREADS=1, so the numbers are per core. Each (engine, query) runs 3 times and the
-median is reported (`--quick`: once, on 200k events). Peers run with bench/.venv-peers (made by
+median is reported (`--quick`: once, on 200k events); PyFlink runs once per query by default
+(`--flink-runs`), plus a 1,000-event start-up probe, because its JVM start-up alone takes
+20-60 s on one core. Peers run with bench/.venv-peers (made by
 bench/setup_peers.sh), our engine with the project venv. A peer that fails or times out shows
 its error in the table; the run goes on. Raw and summarised results go to bench/results.json.
 
@@ -85,11 +87,11 @@ def build_specs(args: argparse.Namespace) -> list[Spec]:
     for q in QUERIES:
         note = f"{qn:,} events" if qn != n else ""
         add("quixstreams", q, "qs_runner.py", [], qn, runs, "peer", peers, note)
-    fruns = args.flink_runs if args.flink_runs is not None else runs
+    fruns = min(runs, args.flink_runs)
     for q in QUERIES:
         add("pyflink", q, "pf_runner.py", [], n, fruns, "peer", peers)
         add("pyflink probe", q, "pf_runner.py", [], FLINK_PROBE_EVENTS, 1, "probe", peers)
-    for path in ("rows", "arrow", "polars", "jsonl"):
+    for path in args.paths.split(","):
         for q in QUERIES:
             add(
                 f"velostream ({path})", q, "velo_runner.py", ["--path", path], n, runs, "ours", ours
@@ -339,7 +341,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1 run each, 200k events")
     ap.add_argument("--events", type=int, default=None)
     ap.add_argument("--runs", type=int, default=None)
-    ap.add_argument("--flink-runs", type=int, default=None, help="PyFlink runs (default: --runs)")
+    ap.add_argument(
+        "--flink-runs", type=int, default=1, help="PyFlink runs per query (its start-up is slow)"
+    )
+    ap.add_argument(
+        "--paths", default="rows,polars,jsonl", help="our engine's input paths (also: arrow)"
+    )
     ap.add_argument("--quix-events", type=int, default=QUIX_EVENTS)
     ap.add_argument("--timeout", type=float, default=300, help="seconds per run")
     ap.add_argument("--only", help="comma-separated engine name prefixes, e.g. bytewax,velostream")
