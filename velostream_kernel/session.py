@@ -133,6 +133,8 @@ class VeloSession:
         try:
             if stmt.kind in ("show", "describe", "explain"):
                 res = await self.engine._execute_one(stmt, None, [])
+                if self.bounded and "records_per_s" in res.columns:  # wall-clock: not repeatable
+                    res.columns = [c for c in res.columns if c != "records_per_s"]
                 publish("display_data", static_table(res.rows, res.columns), "", {})
                 out.rows, out.columns = res.rows, res.columns
                 return "ok"
@@ -204,6 +206,7 @@ class VeloSession:
             title,
             interval=self.settings["refresh"],
             chart=self.settings["chart"],
+            timing=not self.bounded,
         )
 
     async def _select(

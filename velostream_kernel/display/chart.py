@@ -51,8 +51,8 @@ def choose_figure(
     if not kind:
         if time_cols and ys:
             kind = "line"
-        elif cats and ys:
-            kind = "bar"
+        elif cats and ys and _one_row_per(rows, cats[0]):
+            kind = "bar"  # a value per category (raw rows that repeat a category are no bar)
         elif len(rows) == 1 and len(nums) == 1 and not cats:
             kind = "indicator"
         else:
@@ -75,6 +75,11 @@ def choose_figure(
     if kind == "bar" and len(data) > 1:
         fig["layout"]["barmode"] = "group"
     return fig
+
+
+def _one_row_per(rows: list[dict], col: str) -> bool:
+    values = [r.get(col) for r in rows]
+    return len(set(values)) == len(values)
 
 
 def _x_value(x: str, v: Any) -> Any:

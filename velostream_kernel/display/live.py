@@ -30,6 +30,7 @@ class LiveResult:
         title: str = "",
         interval: float = 0.5,
         chart: bool = True,
+        timing: bool = True,
     ) -> None:
         self.publish = publish
         self.table = table
@@ -38,6 +39,7 @@ class LiveResult:
         self.title = title
         self.interval = interval
         self.chart = chart
+        self.timing = timing  # False: no wall-clock numbers (bounded runs repeat exactly)
         self.note = ""
         base = f"velo-{int(time.time() * 1000):x}-{next(_ids)}"
         self.ids = {k: f"{base}-{k}" for k in ("status", "table", "chart")}
@@ -62,7 +64,7 @@ class LiveResult:
         """Send what changed since the last flush."""
         self._last = time.monotonic()
         if self.job is not None:
-            f = status_fields(self.job, self.note)
+            f = status_fields(self.job, self.note, self.timing)
             text = status_text(f)
             if text != self._last_status:
                 self._last_status = text
