@@ -428,12 +428,16 @@ class VectorAggregateOp(AggregateOp):
             else:
                 size, adv = w.size_ms, w.advance_ms
                 last = et - et % adv
-                # the latest window of a record ends last: if it is closed (or the record
-                # falls in a gap between windows), the record is late
-                ok = (last > et - size) & (last + size > wm_before)
+                # The latest window of a record ends last: a record is late when that window
+                # is closed; a record in a gap between windows is in none and not late.
+                in_some = last > et - size
+                ok = in_some & (last + size > wm_before)
+                closed = in_some & ~ok
+            if w.kind == "TUMBLING":
+                closed = ~ok
             m = df.select(
                 (ok if keep is None else keep & ok).alias("ok"),
-                (~ok if keep is None else keep & ~ok).alias("late"),
+                (closed if keep is None else keep & closed).alias("late"),
                 wm_before.alias("wmb"),
             )
             late = int(m["late"].sum())

@@ -200,6 +200,9 @@ QUERIES = [
     "GROUP BY k, v % 3 EMIT FINAL",
     "SELECT k, COUNT(*) AS n, SUM(f) AS sf, AVG(f) AS af, MIN(f) AS lo, MAX(f) AS hi FROM ev "
     "WHERE f > 0 OR v IS NULL GROUP BY k WINDOW SLIDING(6ms, 4ms)",
+    # gaps between windows: a record in no window is dropped, not late
+    "SELECT k, COUNT(*) AS n, SUM(v) AS s, _window_start AS ws FROM ev GROUP BY k "
+    "WINDOW SLIDING(3ms, 5ms)",
 ]
 
 records_st = st.lists(
