@@ -251,7 +251,8 @@ class Job:
         ckpt = self.checkpointer
         # A vectorized core takes whole batches, or DataFrame slices from a columnar source.
         ingest = getattr(core, "ingest", None) if not pipe.lookups and not pipe.interval else None
-        frames = getattr(src, "frames", None) if ingest is not None else None
+        columnar = ingest is not None or (simple and getattr(core, "takes_frames", False))
+        frames = getattr(src, "frames", None) if columnar else None
         stream = frames() if frames is not None else None
         async for batch in stream if stream is not None else src.batches():
             self.stats.records_in += len(batch)
