@@ -126,16 +126,19 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return _CON
 
 
-def run_duckdb(rows: list[Row], sql: str) -> list[Row]:
-    """Run `sql` in DuckDB over `rows` as table `t` (typed by SCHEMA)."""
+def run_duckdb(rows: list[Row], sql: str, **tables: pa.Table) -> list[Row]:
+    """Run `sql` in DuckDB over `rows` as table `t` (typed by SCHEMA) and any other `tables`."""
     con = _connection()
-    con.register("t", pa.Table.from_pylist(rows, schema=SCHEMA))
+    tables = {"t": pa.Table.from_pylist(rows, schema=SCHEMA), **tables}
+    for name, table in tables.items():
+        con.register(name, table)
     try:
         cur = con.execute(sql)
         names = [c[0] for c in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     finally:
-        con.unregister("t")
+        for name in tables:
+            con.unregister(name)
 
 
 def decimal_avg(total: Decimal | None, count: int, scale: int = 2) -> Decimal | None:
