@@ -259,11 +259,12 @@ def validate(
         spec = specs.get(k)
         if spec is None:
             known = [f"{name}.{s}" for s in sorted(specs)]
+            hint = _suggest(f"{name}.{k}", known)
             raise _err(
                 name,
                 k,
-                f"unknown property '{name}.{k}' for {ctype.type}{_suggest(f'{name}.{k}', known)}",
-                known,
+                f"unknown property '{name}.{k}' for {ctype.type}{hint}",
+                [] if hint else known,  # the whole list only when no key is close
             )
         if spec.choices is not None and value.strip().lower() not in spec.choices:
             raise _err(
