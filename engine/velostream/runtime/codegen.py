@@ -9,6 +9,7 @@ input row, a group key, an accumulator result, an earlier select alias, ...).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -525,8 +526,18 @@ class Compiler:
 
     def function(self, params: str, body: str) -> Callable[..., Any]:
         """Exec `lambda params: body` in the compiled environment."""
-        src = f"lambda {params}: {body}"
-        return eval(src, self.env)  # generated from the parsed AST, not from user text
+        return define(f"_fn = lambda {params}: {body}", self.env, "_fn")
+
+
+def define(source: str, env: dict[str, Any], name: str) -> Any:
+    """Exec generated source (built from the parsed AST, never pasted user text) in `env`
+    and return the object it binds to `name`."""
+    with warnings.catch_warnings():
+        # `x is True` on a constant operand is intended (SQL truth); Python would warn.
+        warnings.simplefilter("ignore", SyntaxWarning)
+        code = compile(source, "<velostream>", "exec")
+    exec(code, env)
+    return env[name]
 
 
 def _did_you_mean(name: str) -> str:

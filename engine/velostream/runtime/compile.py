@@ -15,6 +15,7 @@ from velostream.plan.logical import QueryPlan
 from velostream.runtime.codegen import (
     Compiler,
     Resolver,
+    define,
     field_access,
     function_args,
     function_name,
@@ -283,8 +284,7 @@ def build_projection(
         result = "o"
     src = ["def _proj(r, w):", *lines, f"    return {result}"]
     compiler.env["_star"] = star_fields
-    exec("\n".join(src), compiler.env)  # generated from the parsed AST, not from user text
-    proj = compiler.env["_proj"]
+    proj = define("\n".join(src), compiler.env, "_proj")
     if row.over:
         return proj, None, names
     where = compiler.compile(plan.where) if plan.where is not None else None
@@ -295,8 +295,7 @@ def build_projection(
         loop.append(f"{pad}    continue")
     loop += [pad + line.strip() if line.startswith("    ") else line for line in lines]
     loop.append(f"{pad}append(({result}, r['_event_time']))")
-    exec("\n".join(loop), compiler.env)  # generated from the parsed AST, not from user text
-    return proj, compiler.env["_batch"], names
+    return proj, define("\n".join(loop), compiler.env, "_batch"), names
 
 
 def build_group_output(
@@ -321,8 +320,7 @@ def build_group_output(
         lines.append("        return None")
     lines.append("    return o")
     compiler.env["_star"] = star_fields
-    exec("\n".join(lines), compiler.env)  # generated from the parsed AST, not from user text
-    return compiler.env["_out"], names
+    return define("\n".join(lines), compiler.env, "_out"), names
 
 
 def inline_aliases(

@@ -15,7 +15,7 @@ from typing import Any
 
 from velostream import values as V
 from velostream.plan.logical import QueryPlan
-from velostream.runtime.codegen import Compiler
+from velostream.runtime.codegen import Compiler, define
 from velostream.runtime.compile import (
     GroupResolver,
     OverSlot,
@@ -348,8 +348,7 @@ class AggregateOp:
             cond = " and ".join(f"{n} is not None" for n in names)
             lines.append(f"    if {cond}:")
             lines.append(f"        a[{i}].add({', '.join(names)})")
-        exec("\n".join(lines), comp.env)  # generated from the parsed AST, not from user text
-        return comp.env["_update"]
+        return define("\n".join(lines), comp.env, "_update")
 
     def _new_group(self, key: Any, r: dict, ts: int) -> _Group:
         return _Group(key, [f() for f in self.factories], r if self.needs_last else None, ts)
