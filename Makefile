@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import velostream, sqlglot, polars" || (echo "install failed" >&2; exit 1)
 	@touch $(STAMP)
 
-# The live demo: a synthetic trades stream, one-second windows, printed until Ctrl-C.
+# The studio: JupyterLab on example-notebooks/ with the Velostream SQL kernel (open
+# 01-quickstart.ipynb). Bound to this machine only; --allow-root because containers run as root.
+# `$(BIN)/velo run example-notebooks/quickstart.sql` is the same demo in a terminal.
 run: setup
-	$(BIN)/velo run example-notebooks/quickstart.sql
+	$(BIN)/jupyter lab --allow-root --no-browser --ip=127.0.0.1 --notebook-dir=example-notebooks
 
 test: setup
 	$(BIN)/ruff check .
