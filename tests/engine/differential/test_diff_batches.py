@@ -136,31 +136,40 @@ def fill_decimal_avg(expected: list[dict], decimals: bool) -> None:
 
 
 @diff_settings(25)
-@given(big_rows(), SHAPES, WHERES, FORMS, BATCH_SIZES, st.booleans())
+@given(big_rows(), SHAPES, WHERES, FORMS, BATCH_SIZES, st.booleans(), st.booleans())
 def test_big_windowed_batches_match_duckdb(
-    data: dict, shape: tuple, where: str, form: str, batch: int | None, shuffled: bool
+    data: dict,
+    shape: tuple,
+    where: str,
+    form: str,
+    batch: int | None,
+    shuffled: bool,
+    grouped: bool,
 ) -> None:
-    """In order with lateness 0, or shuffled with lateness beyond the disorder: nothing late."""
+    """In order with lateness 0, or shuffled with lateness beyond the disorder: nothing late.
+    With GROUP BY k, or without GROUP BY (one row per window)."""
     size, adv = shape
     rows = data["rows"]
     if shuffled:
         rows = random.Random(data["seed"]).sample(rows, len(rows))
     window = f"TUMBLING({size}ms)" if size == adv else f"SLIDING({size}ms, {adv}ms)"
     ours, cols = aggregates(data["decimals"], ours=True)
+    key, group = ("k, ", "GROUP BY k") if grouped else ("", "")
+    lateness = 86_400_000 if shuffled else None
     sql = (
-        f"SELECT k, {ours}, _window_start AS ws, _window_end AS we FROM events {where} "
-        f"GROUP BY k WINDOW {window} EMIT FINAL {with_clause(86_400_000 if shuffled else None, batch)}"
+        f"SELECT {key}{ours}, _window_start AS ws, _window_end AS we FROM events {where} "
+        f"{group} WINDOW {window} EMIT FINAL {with_clause(lateness, batch)}"
     )
     actual, stats = run_form(as_form(rows, form, data["decimals"]), sql)
     duck, _ = aggregates(data["decimals"], ours=False)
     starts = f"unnest(range({floor_to('ts', adv)}, ts - {size}, -{adv}))"
     expected = run_duckdb(
         rows,
-        f"SELECT k, ws, ws + {size} AS we, {duck} "
+        f"SELECT {key}ws, ws + {size} AS we, {duck} "
         f"FROM (SELECT *, {starts} AS ws FROM t) {where} GROUP BY ALL",
     )
     fill_decimal_avg(expected, data["decimals"])
-    assert_same_groups(actual, expected, ["ws", "k"], ["we", *cols])
+    assert_same_groups(actual, expected, ["ws", "k"] if grouped else ["ws"], ["we", *cols])
     assert stats.late == 0
 
 
@@ -194,22 +203,25 @@ def test_big_shuffled_batches_drop_late_records_like_the_model(
     assert stats.late == model.late
 
 
+HAVINGS = st.sampled_from(["", "", "HAVING COUNT(*) > 30", "HAVING SUM(v) > 0 OR k IS NULL"])
+
+
 @diff_settings(20)
-@given(big_rows(), WHERES, FORMS, BATCH_SIZES, st.sampled_from([["k"], ["k", "g"]]))
+@given(big_rows(), WHERES, FORMS, BATCH_SIZES, st.sampled_from([["k"], ["k", "g"]]), HAVINGS)
 def test_big_group_by_batches_match_duckdb(
-    data: dict, where: str, form: str, batch: int | None, keys: list[str]
+    data: dict, where: str, form: str, batch: int | None, keys: list[str], having: str
 ) -> None:
-    """GROUP BY without a window, EMIT FINAL, any input order."""
+    """GROUP BY without a window, EMIT FINAL, any input order, with or without HAVING."""
     rows = random.Random(data["seed"]).sample(data["rows"], len(data["rows"]))
     group = ", ".join(keys)
     ours, cols = aggregates(data["decimals"], ours=True)
     sql = (
-        f"SELECT {group}, {ours} FROM events {where} GROUP BY {group} EMIT FINAL "
+        f"SELECT {group}, {ours} FROM events {where} GROUP BY {group} {having} EMIT FINAL "
         f"{with_clause(None, batch)}"
     )
     actual, _ = run_form(as_form(rows, form, data["decimals"]), sql)
     duck, _ = aggregates(data["decimals"], ours=False)
-    expected = run_duckdb(rows, f"SELECT {group}, {duck} FROM t {where} GROUP BY {group}")
+    expected = run_duckdb(rows, f"SELECT {group}, {duck} FROM t {where} GROUP BY {group} {having}")
     fill_decimal_avg(expected, data["decimals"])
     assert_same_groups(actual, expected, keys, cols)
 
