@@ -50,7 +50,7 @@ from velostream.runtime.columnar import (
     rows_to_columns,
 )
 from velostream.runtime.compile import inline_aliases
-from velostream.runtime.operators import AggregateOp, Emit, ProjectOp, _Group
+from velostream.runtime.operators import AggregateOp, Emit, OutputStage, ProjectOp, _Group
 from velostream.values import DEC_CTX
 
 FLOAT_EXACT = 2**53  # ints up to this magnitude convert to DOUBLE exactly
@@ -545,12 +545,27 @@ class VectorAggregateOp(AggregateOp):
         if not groups or self.changes:
             return
         output, emit = self.output, self.emit
+        stage = emit if type(emit) is OutputStage else None
+        plain = stage is not None and not stage.distinct and stage.limit is None
+        if plain:
+            emit = stage.sink  # no DISTINCT, no LIMIT: the stage would only count the rows
         ws, we = win
         empty: dict = {}
-        for g in groups.values():
-            row = output(g.key, g.accs, g.last or empty, ws, we)
-            if row is not None:
-                emit(row, we)
+        n = 0
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()  # one output dict per group, no cycles: skip needless collections
+        try:
+            for g in groups.values():
+                row = output(g.key, g.accs, g.last or empty, ws, we)
+                if row is not None:
+                    emit(row, we)
+                    n += 1
+        finally:
+            if paused:
+                gc.enable()
+        if plain:
+            stage.count += n
 
     def _build_merge(self, folds: list[tuple[str, ...]], nkeys: int) -> Callable[..., None]:
         """Generate the loop that folds one batch's partials into the group state."""
