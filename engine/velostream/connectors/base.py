@@ -66,6 +66,11 @@ class Source:
         """Yield whatever is available now, up to a batch size or a short wait."""
         raise NotImplementedError
 
+    def known_columns(self) -> list[str] | None:
+        """Column names known before reading (a generator's schema, a CSV header, rows handed
+        over from Python), else None (schemaless input)."""
+        return None
+
     def frames(self) -> AsyncIterator[Any]:
         """Like `batches()`, but a batch may also be a `polars.DataFrame` that holds exactly the
         values and system columns the record dicts would hold (an optional columnar fast path;

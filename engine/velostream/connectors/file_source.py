@@ -112,6 +112,20 @@ class FileSource(Source):
                 token=f"{self.name}.path",
             )
 
+    def known_columns(self) -> list[str] | None:
+        """The header of the first CSV file (JSON input is schemaless: None)."""
+        if self.format != "csv":
+            return None
+        files = self._files or expand_glob(self.path)
+        if not files:
+            return None
+        with open(files[0], encoding="utf-8", errors="replace", newline="") as f:
+            text = f.read(1 << 16).lstrip("\ufeff")
+        for row in split_rows(text, self.delimiter, self.quote):
+            if row and row != [""]:
+                return [h.strip() for h in row]
+        return None
+
     def stop(self) -> None:
         """Ask a watching source to end after its current poll."""
         self._stopped = True

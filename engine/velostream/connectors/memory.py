@@ -73,7 +73,7 @@ class MemorySource(Source):
             props.get("dead.letter.path"),
         )
 
-    def columns(self) -> list[str] | None:
+    def known_columns(self) -> list[str] | None:
         """Column names of the first row (or of the Arrow/Polars schema)."""
         names = getattr(self.data, "column_names", None) or getattr(self.data, "columns", None)
         if names is not None and not isinstance(self.data, list | tuple):

@@ -251,7 +251,7 @@ class SyntheticSource(Source):
         self.resume_after: int | None = None  # set by a job resuming from a checkpoint
         self._group_column = next((c.name for c in self.schema if c.type == "string"), None)
 
-    def columns(self) -> list[str] | None:
+    def known_columns(self) -> list[str] | None:
         """The schema's column names."""
         return [c.name for c in self.schema]
 

@@ -152,3 +152,16 @@ def test_keys_are_case_insensitive() -> None:
     validate("o", "source", {"TYPE": "file_source", "Path": "x", "On.Error": "fail"})
     e = error("o", "source", {"Type": "file_source", "PATH": "x", "Fromat": "csv"})
     assert "'o.fromat'" in e.message
+
+
+def test_known_columns(tmp_path) -> None:
+    (tmp_path / "a.csv").write_text("x, y\n1,2\n")
+    (tmp_path / "a.jsonl").write_text('{"x":1}\n')
+    csv_src = create_source("c", {"type": "file_source", "path": str(tmp_path / "*.csv")})
+    assert csv_src.known_columns() == ["x", "y"]
+    json_src = create_source("j", {"type": "file_source", "path": str(tmp_path / "a.jsonl")})
+    assert json_src.known_columns() is None
+    syn = create_source("s", {"type": "synthetic", "schema": "a BIGINT, ts TIMESTAMP"})
+    assert syn.known_columns() == ["a", "ts"]
+    mem = create_source("m", {}, memory={"m": [{"p": 1, "q": 2}]})
+    assert mem.known_columns() == ["p", "q"]
