@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from diff_helpers import assert_same_groups, decimal_avg, diff_settings, event_rows, run_duckdb
 from diff_helpers import run_engine as run_streaming
 from hypothesis import given
@@ -26,13 +28,14 @@ def engine_sql(spelling: str, where: str, ordered: bool) -> str:
 
 
 def oracle(rows: list[dict], gap: int, where: str) -> list[dict]:
-    """A new session starts where a key's next event time is more than `gap` after the last."""
+    """A new session starts where a key's next event time is more than `gap` after the last
+    (ties in event time ordered by id the same way in both window functions)."""
     expected = run_duckdb(
         rows,
         f"""
         WITH kept AS (SELECT * FROM t {where}),
         marked AS (
-            SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY k ORDER BY ts) <= {gap}
+            SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY k ORDER BY ts, id) <= {gap}
                            THEN 0 ELSE 1 END AS starts
             FROM kept),
         numbered AS (
@@ -74,3 +77,38 @@ def test_records_exactly_one_gap_apart_share_a_session() -> None:
     ]
     actual, _ = run_streaming(rows, engine_sql("1s", "", ordered=True))
     assert sorted((r["ws"], r["we"], r["n"]) for r in actual) == [(0, 3000, 3), (3001, 4001, 1)]
+
+
+@st.composite
+def many_rows(draw: st.DrawFn) -> tuple[int, list[dict]]:
+    """A gap and 60-300 rows over few keys from a seed, so sessions bridge and merge often."""
+    rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
+    gap = draw(st.sampled_from([100, 1000]))
+    n = draw(st.integers(60, 300))
+    span = draw(st.sampled_from([20 * gap, 100 * gap]))
+    rows = [
+        {
+            "id": i,
+            "ts": rnd.randrange(span),
+            "k": rnd.choice(["a", "b", None]),
+            "g": None,
+            "v": rnd.choice([None, rnd.randint(-50, 50)]),
+            "d": None,
+            "f": rnd.uniform(-1, 1),
+        }
+        for i in range(n)
+    ]
+    return gap, rows
+
+
+@diff_settings(20)
+@given(many_rows(), st.booleans())
+def test_many_records_sessions_match_duckdb(case: tuple, ordered: bool) -> None:
+    """Shuffled (lateness 1d): a record arriving late can bridge two sessions into one.
+    In order (lateness 0): sessions close while the input goes on."""
+    gap, rows = case
+    if ordered:
+        rows = sorted(rows, key=lambda r: r["ts"])
+    actual, stats = run_streaming(rows, engine_sql(f"{gap}ms", "", ordered=ordered))
+    assert stats.late == 0
+    assert_same_groups(actual, oracle(rows, gap, ""), ["k", "ws"], ["we", *COLS])
