@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import gc
 import glob as globlib
 import os
@@ -56,6 +57,14 @@ def expand_glob(pattern: str) -> list[str]:
     if not _GLOB_CHARS & set(pattern):
         return [pattern] if os.path.isfile(pattern) else []
     return sorted(p for p in globlib.glob(pattern, recursive=True) if os.path.isfile(p))
+
+
+def _skip_bom(state: _FileState, data: bytes) -> bytes:
+    """`data` without a UTF-8 byte-order mark when it starts the file (counted as read)."""
+    if state.pos == 0 and data.startswith(codecs.BOM_UTF8):
+        state.pos += len(codecs.BOM_UTF8)
+        return data[len(codecs.BOM_UTF8) :]
+    return data
 
 
 @dataclass
@@ -196,6 +205,7 @@ class FileSource(Source):
 
     def _frame_or_records(self, state: _FileState, data: bytes) -> list[Any]:
         """One chunk of complete lines as DataFrame slices, or as record batches."""
+        data = _skip_bom(state, data)
         frame = jsonl_frame(data)
         if frame is not None:
             frame = frame_with_system_columns(frame, self._offset, self.extractor)
@@ -255,6 +265,7 @@ class FileSource(Source):
 
     def _decode(self, state: _FileState, data: bytes) -> list[Record]:
         """Decode complete lines of `data` (the next bytes of `state`'s file)."""
+        data = _skip_bom(state, data)
         # Decoding creates many dicts holding only scalars (no reference cycles); the cyclic
         # collector would otherwise run every few hundred of them and find nothing.
         was_enabled = gc.isenabled()
@@ -319,8 +330,6 @@ class FileSource(Source):
     def _decode_csv(self, state: _FileState, data: bytes) -> list[Record]:
         """Rows of complete CSV lines as typed records (the first row of a file is its header)."""
         text = data.decode("utf-8", "replace")
-        if state.pos == len(data) and text.startswith("\ufeff"):
-            text = text[1:]  # a byte-order mark at the start of the file
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         base = state.lines
@@ -383,6 +392,8 @@ class FileSource(Source):
     def _decode_json_array(self, path: str, data: bytes) -> list[Record]:
         state = self._states.setdefault(path, _FileState(path))
         state.pos = len(data)
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
         if not data.strip():
             return []
         try:

@@ -170,3 +170,14 @@ def test_epoch_seconds_event_time(tmp_path: Path) -> None:
     )
     assert [r["_event_time"] for r in rows] == [1_700_000_000_000, 1_700_000_000_500]
     assert rows[0]["t"] == 1_700_000_000  # the field stays an ordinary column
+
+
+def test_byte_order_mark_is_skipped_in_every_format(tmp_path: Path) -> None:
+    bom = b"\xef\xbb\xbf"
+    (tmp_path / "a.jsonl").write_bytes(bom + b'{"x":1}\n{"x":2}\n')
+    (tmp_path / "a.json").write_bytes(bom + b'[{"x":1},{"x":2}]')
+    (tmp_path / "a.csv").write_bytes(bom + b"x\n1\n2\n")
+    for name in ("a.jsonl", "a.json", "a.csv"):
+        s = src("b", path=str(tmp_path / name))
+        assert [r["x"] for r in drain(s)] == [1, 2], name
+        assert s.errors.malformed == 0
