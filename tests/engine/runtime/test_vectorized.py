@@ -302,6 +302,7 @@ def run_project_vec(plan: QueryPlan, batches: list) -> tuple[list, VectorProject
     op = vectorize_project(plan, lambda row, ts: out.append((row, ts)))
     assert op is not None
     op.min_rows = 0
+    op.vectorize_rows = True
     for batch in batches:
         op.push_batch(batch, out.append)
     return out, op
@@ -360,3 +361,36 @@ def test_division_by_a_constant_is_exact_ieee_division() -> None:
     out, op = run_project_vec(plan, [[record(i, i, v=5) for i in range(5)]])
     assert op.batches_vectorized == 1
     assert [r["q"] for r, _ in out] == [1.6666666666666667] * 5
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=records_st, size=st.sampled_from([1, 3, 1000]))
+def test_projection_from_frames_same_output_as_row_path(spec: list, size: int) -> None:
+    plan = plan_of("SELECT k, p, v + 1 AS w, f * v AS x FROM ev WHERE p IS NOT NULL OR v > 2")
+    recs = build(spec)
+    frame = pl.DataFrame(
+        {
+            "k": [r["k"] for r in recs],
+            "p": [None if r["v"] is None else Decimal(r["v"]).scaleb(-2) for r in recs],
+            "v": [r["v"] for r in recs],
+            "f": [r["f"] for r in recs],
+            "_event_time": [r["_event_time"] for r in recs],
+        },
+        schema={
+            "k": pl.String,
+            "p": pl.Decimal(10, 2),
+            "v": pl.Int32,
+            "f": pl.Float32,
+            "_event_time": pl.Int64,
+        },
+    )
+    frames = [frame.slice(i, size) for i in range(0, max(frame.height, 1), size)]
+    want = run_project_rows(plan, [f.to_arrow().to_pylist() for f in frames])
+    out: list = []
+    op = vectorize_project(plan, lambda row, ts: out.append((row, ts)))
+    assert op is not None
+    op.min_rows = 0
+    for f in frames:
+        op.push_batch(f, out.append)
+    assert typed(out) == typed(want)
+    assert op.batches_row == 0 or not recs
