@@ -61,6 +61,8 @@ def datetime_to_millis(value: dt.datetime) -> int:
 def parse_iso8601(text: str) -> int:
     """Epoch ms of an ISO 8601 timestamp, with or without `Z` / an offset (none = UTC)."""
     s = text.strip()
+    if s.endswith("z"):
+        s = s[:-1] + "Z"  # a lower-case zone designator is still UTC
     try:
         value = dt.datetime.fromisoformat(s)
     except ValueError:

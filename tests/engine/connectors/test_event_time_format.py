@@ -39,6 +39,9 @@ def test_iso8601_forms_are_utc() -> None:
     assert p("2023-11-14T23:13:20+01:00") == T0
     assert p("2023-11-14T17:13:20-05:00") == T0
     assert p("2023-11-14 22:13:20.123") == T0 + 123
+    assert p("2023-11-14T22:13:20z") == T0
+    assert p("2023-11-14T23:43:20+0130") == T0  # offset without a colon
+    assert p("2023-11-14") == T0 - (22 * 3600 + 13 * 60 + 20) * 1000  # midnight UTC
 
 
 def test_iso_is_default_for_strings() -> None:
