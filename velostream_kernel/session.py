@@ -22,7 +22,7 @@ from velostream.sql.ast import Statement
 from velostream.sql.parse import parse_script
 
 from velostream_kernel.display import LiveResult, Publisher, ResultTable, static_table
-from velostream_kernel.statements import Chunk, bind_parameters, split_cell
+from velostream_kernel.statements import Chunk, ParamRef, bind_parameters, split_cell
 
 # `SET velo.<key> = value` settings: name -> (type, default)
 SETTINGS: dict[str, tuple[type, Any]] = {
@@ -66,6 +66,7 @@ class VeloSession:
         self.background: dict[str, Background] = {}
         self._ticker: asyncio.Task | None = None
         self._interrupt: asyncio.Event | None = None
+        self._cell_jobs: list[Background] = []  # bounded mode: jobs the cell waits for
 
     @property
     def bounded(self) -> bool:
@@ -91,6 +92,7 @@ class VeloSession:
     ) -> Outcome:
         """Run every statement of a cell; stops at the first error or an interrupt."""
         self._interrupt = asyncio.Event()
+        self._cell_jobs = []
         out = Outcome()
         try:
             chunks = split_cell(code)
@@ -99,13 +101,32 @@ class VeloSession:
                 if status != "ok":
                     out.status = status
                     break
+            if await self._finish_cell_jobs() and out.status == "ok":
+                out.status = "stopped"
         except SqlError as e:
             if e.path is None:
                 e.path = path
             out.status, out.error = "error", e
         finally:
+            for bg in self._cell_jobs:  # an error or interrupt left some running
+                await stop_job_task(bg.job, bg.task)
+            self._cell_jobs = []
             self._interrupt = None
         return out
+
+    async def _finish_cell_jobs(self) -> bool:
+        """Bounded mode: wait for the jobs the cell started; True when one was stopped."""
+        any_stopped = False
+        while self._cell_jobs:
+            bg = self._cell_jobs[0]
+            stopped = await self._follow(bg.job, bg.task, bg.live, foreground=True)
+            self._cell_jobs.pop(0)
+            any_stopped = any_stopped or stopped
+            bg.live.note = "stopped" if stopped else ""
+            bg.live.flush()
+            if not bg.task.cancelled() and bg.task.exception() is not None:
+                raise bg.task.exception()  # type: ignore[misc]
+        return any_stopped
 
     async def _run_chunk(
         self,
@@ -117,7 +138,7 @@ class VeloSession:
         out: Outcome,
     ) -> str:
         if chunk.kind == "set":
-            self._set(chunk)
+            self._set(chunk, {**self.params, **(params or {})})
             return "ok"
         if chunk.kind == "stop_job":
             await self.stop_job(chunk.key, chunk)
@@ -135,6 +156,7 @@ class VeloSession:
                 res = await self.engine._execute_one(stmt, None, [])
                 if self.bounded and "records_per_s" in res.columns:  # wall-clock: not repeatable
                     res.columns = [c for c in res.columns if c != "records_per_s"]
+                    res.rows = [{c: r.get(c) for c in res.columns} for r in res.rows]
                 publish("display_data", static_table(res.rows, res.columns), "", {})
                 out.rows, out.columns = res.rows, res.columns
                 return "ok"
@@ -146,8 +168,20 @@ class VeloSession:
                 e.path = path
             raise _located(e, stmt) from None
 
-    def _set(self, chunk: Chunk) -> None:
+    def _set(self, chunk: Chunk, params: dict[str, Any]) -> None:
         key = chunk.key
+        if isinstance(chunk.value, ParamRef):
+            ref = chunk.value.name
+            if ref not in params:
+                raise SqlError(
+                    f"no parameter named '{ref}'",
+                    line=chunk.line,
+                    col=chunk.col,
+                    token="SET",
+                    source_line=chunk.text.splitlines()[chunk.line - 1],
+                    kind="name",
+                )
+            chunk.value = params[ref]
         if key == "velo_mode":  # a papermill parameter name cannot hold a dot
             key = "velo.mode"
         if not key.startswith("velo."):
@@ -195,7 +229,13 @@ class VeloSession:
         t = None
         if table:
             mode, keys = result_mode(job, stmt)
-            t = ResultTable(job.plan_columns(), mode, keys, max_rows=self.settings["max_rows"])
+            t = ResultTable(
+                job.plan_columns(),
+                mode,
+                keys,
+                max_rows=self.settings["max_rows"],
+                time_columns=time_columns(job),
+            )
         hints = {a.key: a.value for a in stmt.annotations if a.key.startswith("viz")}
         title = stmt.annotation("name") or ""
         return LiveResult(
@@ -245,6 +285,8 @@ class VeloSession:
             live.table, live._dirty = table, True
         live.note = "stopped: partial result" if stopped else ""
         live.flush()
+        if keep_rows and table is not None and table.mode in ("update", "single"):
+            rows = table.rows()  # the result as shown: the latest row per key, not the changelog
         out.rows, out.columns = rows, [c for c in (job.columns or job.plan_columns()) if c != "*"]
         if live.table is not None:
             out.columns = live.table.columns or out.columns
@@ -285,13 +327,10 @@ class VeloSession:
         if live.table is not None:  # no sink: the rows are shown instead
             job.outputs.append(live.add_rows)
         live.flush()
-        if self.bounded:  # papermill records a cell only until it ends: wait for the job
-            stopped = await self._follow(job, task, live, foreground=True)
-            live.note = "stopped" if stopped else ""
-            live.flush()
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-            return "stopped" if stopped else "ok"
+        if self.bounded:  # papermill records a cell only until it ends: the cell waits for it
+            # (at its end, so later statements of the cell can still read this stream)
+            self._cell_jobs.append(Background(job, task, live))
+            return "ok"
         self.background[job.name] = Background(job, task, live)
         self._ensure_ticker()
         return "ok"
@@ -366,9 +405,24 @@ def result_mode(job: Job, stmt: Statement) -> tuple[str, list[str]]:
     forced = (stmt.annotation("mode") or "").strip().lower()
     if forced in ("append", "update", "single"):
         return forced, keys
+    if stmt.kind == "create_table" and plan.primary_key:  # a table: the latest row per key
+        return "update", list(plan.primary_key)
     if plan.aggregate and plan.window is None and plan.emit.upper() == "CHANGES":
         return ("update", keys) if keys else ("single", [])
     return "append", keys
+
+
+TIME_SOURCES = ("_window_start", "_window_end", "_event_time")
+
+
+def time_columns(job: Job) -> set[str]:
+    """Output columns that are window bounds or event times (epoch ms), by their expression."""
+    out = set()
+    for name, expr in job.plan.items:
+        inner = expr.this if expr.key == "alias" else expr
+        if inner.key == "column" and inner.name.lower() in TIME_SOURCES:
+            out.add(name)
+    return out
 
 
 def _key_columns(job: Job) -> list[str]:

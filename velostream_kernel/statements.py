@@ -176,7 +176,16 @@ def _parse_set(text: str, toks: list[Token], line: int, col: int) -> tuple[str, 
     return key.lower(), _set_value(rest, value_text)
 
 
+@dataclass(frozen=True)
+class ParamRef:
+    """`SET x = :name`: the value of another parameter (or a Python variable in `%%velo`)."""
+
+    name: str
+
+
 def _set_value(rest: list[Token], value_text: str) -> Any:
+    if len(rest) == 2 and rest[0].token_type == TokenType.COLON and value_text[1:].isidentifier():
+        return ParamRef(value_text[1:])
     if len(rest) == 1 and rest[0].token_type == TokenType.STRING:
         return rest[0].text  # the tokenizer already undid the '' escaping
     if len(rest) == 2 and rest[0].token_type == TokenType.DASH:

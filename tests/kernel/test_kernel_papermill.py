@@ -43,18 +43,38 @@ def test_translator_keeps_strings_strings():
         VeloTranslator.codify({"a; DROP": 1})
 
 
-def test_quickstart_runs_bounded_with_a_parameter(tmp_path):
-    out = tmp_path / "01-out.ipynb"
+def _execute(name: str, kernel: str, params: dict, tmp_path: Path):
+    out = tmp_path / name
     pm.execute_notebook(
-        str(NOTEBOOKS / "01-quickstart.ipynb"),
+        str(NOTEBOOKS / name),
         str(out),
-        parameters={"symbol": "MSFT", "velo_mode": "bounded"},
-        kernel_name="velostream",
+        parameters=params,
+        kernel_name=kernel,
         cwd=str(tmp_path),
         progress_bar=False,
         execution_timeout=120,
     )
-    nb = nbformat.read(out, as_version=4)
+    return nbformat.read(out, as_version=4)
+
+
+def _status(cell, job: str) -> str:
+    for o in _outputs(cell):
+        text = o["data"].get("text/plain", "")
+        if text.split(" ", 2)[1:2] == [job]:
+            status = text
+    return status
+
+
+def _column(html: str, index: int) -> list[str]:
+    body = html.split("<tbody>", 1)[1]
+    rows = body.split("<tr>")[1:]
+    return [r.split("<td>")[index + 1].split("</td>")[0] for r in rows]
+
+
+def test_quickstart_runs_bounded_with_a_parameter(tmp_path):
+    nb = _execute(
+        "01-quickstart.ipynb", "velostream", {"symbol": "MSFT", "velo_mode": "bounded"}, tmp_path
+    )
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "SET symbol = 'MSFT';" in injected.source
     windows = _find(nb, "WINDOW TUMBLING(INTERVAL '1' SECOND)")
@@ -66,9 +86,58 @@ def test_quickstart_runs_bounded_with_a_parameter(tmp_path):
     filtered = _html(_find(nb, "WHERE symbol = :symbol"))
     assert table_rows(filtered) == 10  # LIMIT 10
     assert filtered.count("<td>MSFT</td>") == 10  # the parameter reached the query
+    assert all(int(q) >= 100 for q in _column(filtered, 2))  # :min_quantity
     count = _find(nb, "SELECT COUNT(*) AS trades")
     indicator = next(o["data"][PLOTLY] for o in _outputs(count) if PLOTLY in o["data"])
     assert indicator["data"][0]["value"] == 1000  # LIMIT 1000 of a count that goes 1, 2, ...
+
+
+def test_windows_notebook_bounded(tmp_path):
+    nb = _execute(
+        "02-windows-and-time.ipynb",
+        "velostream",
+        {"velo_mode": "bounded", "lateness": "5s"},
+        tmp_path,
+    )
+    assert table_rows(_html(_find(nb, "WINDOW TUMBLING(2s)\nEMIT FINAL"))) == 15
+    # 4 s windows every 2 s at 20 clicks/s: 80 clicks each; the first one starts 2 s before
+    # the data, so it holds 40
+    sliding = _column(_html(_find(nb, "WINDOW SLIDING(4s, 2s)")), 0)
+    assert sliding == ["80"] * 7 + ["40"]  # newest first
+    assert table_rows(_html(_find(nb, "WINDOW SESSION(2s)"))) == 6
+    late = _find(nb, "CREATE STREAM jittered")
+    strict = _status(late, "strict_counts")
+    assert "0 late" not in strict and "late" in strict  # jittered clicks missed their window
+    assert _status(late, "tolerant_counts").endswith(" 0 late")  # 5 s lateness waits for them
+
+
+def test_joins_notebook_bounded(tmp_path):
+    nb = _execute(
+        "03-joins.ipynb", "velostream", {"velo_mode": "bounded", "symbol": "MSFT"}, tmp_path
+    )
+    quotes = _html(_find(nb, "CREATE TABLE quotes"))
+    assert sorted(_column(quotes, 0)) == ["AAPL", "GOOG", "MSFT"]  # one row per key
+    lookup = _html(_find(nb, "LEFT JOIN quotes q ON o.symbol = q.symbol\nWHERE"))
+    assert _column(lookup, 1) == ["MSFT"] * 10
+    assert all(p != "NULL" for p in _column(lookup, 3))
+    interval = _html(_find(nb, "WITHIN INTERVAL '2' SECOND"))
+    # both streams number their records from 1 at the same rate and start: delay 0
+    assert sorted(int(i) for i in _column(interval, 0)) == list(range(1, 11))
+    assert set(_column(interval, 3)) == {"0"}
+
+
+def test_magic_notebook_bounded(tmp_path):
+    nb = _execute("04-magic.ipynb", "python3", {"velo_mode": "bounded", "symbol": "MSFT"}, tmp_path)
+    sorted_cell = _find(nb, 'per_symbol.sort_values("symbol")')
+    text = sorted_cell.outputs[0]["data"]["text/plain"].splitlines()
+    # qty >= 2: AAPL 10 + 7 (2 orders), GOOG 3 (1), MSFT 5 + 8 (2)
+    assert [line.split()[1:] for line in text[1:]] == [
+        ["AAPL", "17", "2"],
+        ["GOOG", "3", "1"],
+        ["MSFT", "13", "2"],
+    ]
+    live = _html(_find(nb, "%%velo -o trades"))
+    assert _column(live, 0) == ["MSFT"] * 20
 
 
 def test_cli_entry_point_and_a_hostile_parameter(tmp_path):

@@ -7,6 +7,7 @@ MIME type, which JupyterLab re-renders in place (Plotly.react) on every update.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from velostream_kernel.display.values import is_number, is_time_column, iso_ms, json_value
@@ -16,14 +17,16 @@ KINDS = ("line", "bar", "indicator", "none", "table")
 MAX_POINTS = 500  # per trace: a live chart keeps its most recent points
 
 
-def _columns(columns: list[str], rows: list[dict]) -> tuple[list[str], list[str], list[str]]:
+def _columns(
+    columns: list[str], rows: list[dict], times: Collection[str]
+) -> tuple[list[str], list[str], list[str]]:
     """(time, category, number) columns, judged from the values present."""
     time_cols, cats, nums = [], [], []
     for c in columns:
         values = [r.get(c) for r in rows if r.get(c) is not None]
         if not values:
             continue
-        if is_time_column(c) and all(isinstance(v, int) for v in values):
+        if is_time_column(c, times) and all(isinstance(v, int) for v in values):
             time_cols.append(c)
         elif all(is_number(v) for v in values):
             nums.append(c)
@@ -33,7 +36,11 @@ def _columns(columns: list[str], rows: list[dict]) -> tuple[list[str], list[str]
 
 
 def choose_figure(
-    columns: list[str], rows: list[dict], hints: dict[str, str] | None = None, title: str = ""
+    columns: list[str],
+    rows: list[dict],
+    hints: dict[str, str] | None = None,
+    title: str = "",
+    time_columns: Collection[str] = (),
 ) -> dict[str, Any] | None:
     """The figure for these rows (oldest first), or None when no chart fits or `@viz: none`."""
     hints = hints or {}
@@ -42,7 +49,7 @@ def choose_figure(
     kind = (hints.get("viz") or "").strip().lower()
     if kind in ("none", "table"):
         return None
-    time_cols, cats, nums = _columns(columns, rows)
+    time_cols, cats, nums = _columns(columns, rows, time_columns)
     want_y = [c.strip() for c in hints.get("viz_y", "").split(",") if c.strip()]
     ys = [c for c in want_y if c in columns] or nums[:1]
     x = (hints.get("viz_x") or "").strip()
@@ -68,7 +75,7 @@ def choose_figure(
     if not x:
         return None
     series = [c for c in cats if c != x][:1]
-    data = _traces(kind, rows, x, ys, series[0] if series else None)
+    data = _traces(kind, rows, x, ys, series[0] if series else None, set(time_cols))
     fig = _figure(data, title)
     fig["layout"]["xaxis"] = {"title": {"text": x}}
     fig["layout"]["yaxis"] = {"title": {"text": ", ".join(ys)}}
@@ -82,13 +89,15 @@ def _one_row_per(rows: list[dict], col: str) -> bool:
     return len(set(values)) == len(values)
 
 
-def _x_value(x: str, v: Any) -> Any:
-    if isinstance(v, int) and is_time_column(x):
+def _x_value(x: str, v: Any, times: Collection[str]) -> Any:
+    if isinstance(v, int) and is_time_column(x, times):
         return iso_ms(v)
     return json_value(v)
 
 
-def _traces(kind: str, rows: list[dict], x: str, ys: list[str], series: str | None) -> list[dict]:
+def _traces(
+    kind: str, rows: list[dict], x: str, ys: list[str], series: str | None, times: set[str]
+) -> list[dict]:
     groups: dict[Any, list[dict]] = {}
     for r in rows:
         groups.setdefault(r.get(series) if series else None, []).append(r)
@@ -105,7 +114,7 @@ def _traces(kind: str, rows: list[dict], x: str, ys: list[str], series: str | No
             name = " ".join(str(p) for p in (key, y if len(ys) > 1 else None) if p is not None)
             trace = {
                 "type": "bar" if kind == "bar" else "scatter",
-                "x": [_x_value(x, r.get(x)) for r in members],
+                "x": [_x_value(x, r.get(x), times) for r in members],
                 "y": [json_value(r.get(y)) for r in members],
                 "name": name or y,
             }

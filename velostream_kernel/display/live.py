@@ -75,7 +75,7 @@ class LiveResult:
         t = self.table
         self._send("table", {"text/plain": t.text(), "text/html": t.html()})
         if self.chart:
-            fig = choose_figure(t.columns, t.rows(), self.hints, self.title)
+            fig = choose_figure(t.columns, t.rows(), self.hints, self.title, t.time_columns)
             if fig is not None:
                 self._send("chart", {PLOTLY_MIME: fig, "text/plain": _chart_text(fig)})
 

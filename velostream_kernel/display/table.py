@@ -26,6 +26,7 @@ class ResultTable:
         max_rows: int = 50,
         history: int = 1000,
         newest_first: bool = True,
+        time_columns: Iterable[str] = (),
     ) -> None:
         self.columns: list[str] = [c for c in (columns or []) if c != "*"]
         self.mode = mode if mode in MODES else "append"
@@ -34,6 +35,7 @@ class ResultTable:
             self.mode = "single"
         self.max_rows = max_rows
         self.newest_first = newest_first
+        self.time_columns = frozenset(time_columns)  # epoch-ms columns shown as times
         self._rows: deque[dict] = deque(maxlen=history)
         self._by_key: dict[tuple, dict] = {}
         self.total = 0  # rows received
@@ -69,7 +71,9 @@ class ResultTable:
         """An HTML table of the shown rows."""
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{cell_html(c, r.get(c))}</td>" for c in self.columns) + "</tr>"
+            "<tr>"
+            + "".join(f"<td>{cell_html(c, r.get(c), self.time_columns)}</td>" for c in self.columns)
+            + "</tr>"
             for r in self.shown()
         )
         return (
@@ -79,7 +83,9 @@ class ResultTable:
 
     def text(self) -> str:
         """A plain-text table of the shown rows (aligned columns)."""
-        cells = [[cell_text(c, r.get(c)) for c in self.columns] for r in self.shown()]
+        cells = [
+            [cell_text(c, r.get(c), self.time_columns) for c in self.columns] for r in self.shown()
+        ]
         widths = [
             max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(self.columns)
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -11,10 +12,13 @@ from typing import Any
 TIME_NAMES = ("window_start", "window_end", "_window_start", "_window_end", "_event_time")
 
 
-def is_time_column(name: str) -> bool:
-    """A column whose integers are epoch milliseconds (window bounds, event time)."""
+def is_time_column(name: str, known: Collection[str] = ()) -> bool:
+    """A column whose integers are epoch milliseconds (window bounds, event time): by its name,
+    or because the plan says so (`known`, e.g. `_window_end AS session_end`)."""
     n = name.lower()
-    return n in TIME_NAMES or n.endswith("window_start") or n.endswith("window_end")
+    return (
+        name in known or n in TIME_NAMES or n.endswith("window_start") or n.endswith("window_end")
+    )
 
 
 def iso_ms(ms: int) -> str:
@@ -42,17 +46,17 @@ def json_value(v: Any) -> Any:
     return str(v)
 
 
-def cell_text(name: str, v: Any) -> str:
+def cell_text(name: str, v: Any, times: Collection[str] = ()) -> str:
     """One cell as display text."""
     if v is None:
         return "NULL"
-    if isinstance(v, int) and not isinstance(v, bool) and is_time_column(name):
+    if isinstance(v, int) and not isinstance(v, bool) and is_time_column(name, times):
         return iso_ms(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
 
 
-def cell_html(name: str, v: Any) -> str:
+def cell_html(name: str, v: Any, times: Collection[str] = ()) -> str:
     """One cell as escaped HTML."""
-    return html.escape(cell_text(name, v))
+    return html.escape(cell_text(name, v, times))
