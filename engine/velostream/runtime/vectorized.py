@@ -22,6 +22,7 @@ import gc
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -110,8 +111,12 @@ class Val:
 
     expr: pl.Expr
     kind: str
-    bound: int = 0
+    bound: int = 0  # ints: max |value|; decimals: max |value| * 10**scale
     scalar: bool = True  # no column in it: Polars evaluates it once, as a unit-length value
+    scale: int = 0  # decimals: every value has exactly this scale
+    # Decimals: the row path may produce -0.00 here (0.00 * -3, -x), which Polars cannot
+    # hold; fine inside SUM/AVG and comparisons, not as an output, a key or a MIN/MAX value.
+    negzero: bool = False
 
 
 def _supported(node: exp.Expression | None) -> bool:
@@ -121,8 +126,6 @@ def _supported(node: exp.Expression | None) -> bool:
     for n in node.walk():
         if not isinstance(n, _NODES):
             return False
-        if isinstance(n, exp.Literal) and not n.is_string and "." in n.this:
-            return False  # a DECIMAL literal: exact decimal arithmetic stays on the row path
         if isinstance(n, exp.Is) and not isinstance(n.expression, exp.Null):
             return False
     return True
@@ -155,7 +158,9 @@ class ExprCompiler:
             kind = self.cols.kinds[node.name]
             if kind == NULL:
                 return Val(pl.lit(None), NULL)
-            return Val(pl.col(node.name), kind, self.bounds.get(node.name, 0), scalar=False)
+            scale = self.cols.scales.get(node.name, 0)
+            bound = self.bounds.get(node.name, 0)
+            return Val(pl.col(node.name), kind, bound, scalar=False, scale=scale)
         if isinstance(node, exp.Literal):
             return self._literal(node)
         if isinstance(node, exp.Boolean):
@@ -166,6 +171,8 @@ class ExprCompiler:
             v = self.compile(node.this)
             if v.kind in (INT, FLOAT):
                 return Val(-v.expr, v.kind, v.bound, v.scalar)
+            if v.kind == DEC:
+                return Val(-v.expr, DEC, v.bound, v.scalar, v.scale, negzero=True)
             if v.kind == NULL:
                 return v
             raise Decline
@@ -196,8 +203,14 @@ class ExprCompiler:
         try:
             i = int(text)
         except ValueError:
-            if "." in text:
-                raise Decline from None
+            if "." in text and "e" not in text.lower():  # a DECIMAL literal, as the row path
+                d = Decimal(text)
+                scale = max(0, -d.as_tuple().exponent)  # type: ignore[operator]
+                scaled = abs(int(d.scaleb(scale)))
+                if scale > 38 or scaled >= DEC_LIMIT:
+                    raise Decline from None
+                lit = pl.lit(d, dtype=pl.Decimal(38, scale))
+                return Val(lit, DEC, scaled, scale=scale)
             return Val(pl.lit(float(text), dtype=pl.Float64), FLOAT)
         if abs(i) >= INT64_LIMIT:
             raise Decline
@@ -217,9 +230,11 @@ class ExprCompiler:
     def _arith(self, node: exp.Expression) -> Val:
         a, b = self._pair(node)
         if a.kind == NULL or b.kind == NULL:
-            if a.kind in (INT, FLOAT, NULL) and b.kind in (INT, FLOAT, NULL):
+            if a.kind in (INT, FLOAT, NULL, DEC) and b.kind in (INT, FLOAT, NULL, DEC):
                 return Val(pl.lit(None), NULL)
             raise Decline
+        if DEC in (a.kind, b.kind):
+            return self._dec_arith(node, a, b)
         if a.kind == INT and b.kind == INT:
             if isinstance(node, exp.Mul):
                 bound = a.bound * b.bound
@@ -239,6 +254,34 @@ class ExprCompiler:
         if isinstance(node, exp.Sub):
             return Val(ea - eb, kind, bound, scalar)
         return Val(ea * eb, kind, bound, scalar)
+
+    def _dec_arith(self, node: exp.Expression, a: Val, b: Val) -> Val:
+        """DECIMAL + - with DECIMAL or BIGINT, and DECIMAL * BIGINT: exact in Polars with the
+        row path's natural scale (the larger scale; the decimal's scale for * BIGINT)."""
+        if a.kind not in (DEC, INT) or b.kind not in (DEC, INT):
+            raise Decline  # with a DOUBLE the row path converts exactly; Polars may not
+        scalar = a.scalar and b.scalar
+        negzero = a.negzero or b.negzero
+        if isinstance(node, exp.Mul):
+            if a.kind == DEC and b.kind == DEC:
+                raise Decline  # Polars rounds the product to the larger scale
+            d, i = (a, b) if a.kind == DEC else (b, a)
+            bound = d.bound * i.bound
+            if bound >= DEC_LIMIT:
+                raise Decline
+            expr = d.expr * i.expr
+            return Val(expr, DEC, bound, scalar, d.scale, negzero=True)
+        scale = max(a.scale if a.kind == DEC else 0, b.scale if b.kind == DEC else 0)
+        bound = 0
+        exprs = []
+        for v in (a, b):
+            vs = v.scale if v.kind == DEC else 0
+            bound += v.bound * 10 ** (scale - vs)
+            exprs.append(v.expr if v.kind == DEC else v.expr.cast(pl.Decimal(38, 0)))
+        if bound >= DEC_LIMIT:
+            raise Decline
+        expr = exprs[0] + exprs[1] if isinstance(node, exp.Add) else exprs[0] - exprs[1]
+        return Val(expr, DEC, bound, scalar, scale, negzero)
 
     def _div(self, node: exp.Expression) -> Val:
         a, b = self._pair(node)
@@ -274,6 +317,11 @@ class ExprCompiler:
             return Val(pl.lit(None, dtype=pl.Boolean), BOOL)
         ka, kb = a.kind, b.kind
         if ka == kb and ka in (INT, STR, BOOL, DEC):
+            ea, eb = a.expr, b.expr
+        elif {ka, kb} == {DEC, INT}:
+            d, i = (a, b) if ka == DEC else (b, a)
+            if i.bound * 10**d.scale >= DEC_LIMIT:
+                raise Decline
             ea, eb = a.expr, b.expr
         elif ka in (INT, FLOAT) and kb in (INT, FLOAT):
             ea, eb = self._as_float(a), self._as_float(b)
@@ -404,7 +452,7 @@ class VectorAggregateOp(AggregateOp):
         keys = []
         for i, node in enumerate(self.key_nodes):
             v = comp.compile(node)
-            if v.kind == FLOAT:
+            if v.kind == FLOAT or v.negzero:
                 raise Decline  # NaN and -0.0 group differently in Polars and in a dict
             keys.append(v.expr.alias(f"\x00k{i}"))
         aggs, folds = self._partials(comp, df.height)
@@ -498,8 +546,8 @@ class VectorAggregateOp(AggregateOp):
                     # a DOUBLE sum must add in record order to round as the row path does
                     aggs.append(col.drop_nulls().alias(p))
                     folds.append(("sum_float", p))
-                elif v.kind == DEC and isinstance(s.arg, exp.Column):
-                    if nrows * comp.bounds.get(s.arg.name, DEC_LIMIT) >= DEC_LIMIT:
+                elif v.kind == DEC:
+                    if nrows * v.bound >= DEC_LIMIT:
                         raise Decline
                     aggs += [col.sum().alias(p), col.count().alias(p + "n")]
                     folds.append(("sum_dec", p, p + "n"))
@@ -510,9 +558,7 @@ class VectorAggregateOp(AggregateOp):
                     # NaN and -0.0 make Polars' MIN/MAX differ from the row path's first-wins
                     comp.guards.append(col.is_nan().any())
                     comp.guards.append(((col == 0.0) & (1.0 / col < 0.0)).any())
-                elif v.kind not in (INT, STR) and not (
-                    v.kind == DEC and isinstance(s.arg, exp.Column)
-                ):
+                elif v.kind not in (INT, STR) and not (v.kind == DEC and not v.negzero):
                     raise Decline
                 aggs.append((col.min() if s.op == "min" else col.max()).alias(p))
                 folds.append(("minmax", p))
@@ -713,6 +759,8 @@ class VectorProjectOp(ProjectOp):
         exprs = []
         for name, node in self.items:
             v = comp.compile(node)
+            if v.negzero:
+                raise Decline  # the row path may output -0.00 here
             exprs.append(v.expr.alias(name))
         if self.plan.where is not None:
             w = comp.compile(self.plan.where)
