@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
+
 from velostream.connectors import registry as connectors
 from velostream.engine import Engine
 from velostream.errors import SqlError
 from velostream.functions import registry as functions
 from velostream.sql.parse import parse_script
-
 from velostream_kernel.statements import tokenize
 
 KEYWORDS = (
@@ -105,11 +105,22 @@ def complete(engine: Engine, code: str, cursor_pos: int) -> dict[str, Any]:
     cols: set[str] = set()
     for name in _names(engine):
         cols.update(c for c, _ in columns_of(engine, name))
-    matches = [k for k in KEYWORDS if k.lower().startswith(low)]
-    matches += [f for f in fns if f.lower().startswith(low) and f not in matches]
-    matches += [n for n in _names(engine) if n.startswith(low)]
-    matches += sorted(c for c in cols if c.lower().startswith(low) and c not in matches)
-    return _reply(list(dict.fromkeys(matches)), start, cursor_pos)
+    typed: dict[str, str] = {}
+    for kind, names in (
+        ("keyword", KEYWORDS),
+        ("function", fns),
+        ("stream", _names(engine)),
+        ("column", sorted(cols)),
+    ):
+        for n in names:
+            if n.lower().startswith(low) and n not in typed:
+                typed[n] = kind
+    reply = _reply(list(typed), start, cursor_pos)
+    # JupyterLab shows these kinds next to the matches
+    reply["metadata"]["_jupyter_types_experimental"] = [
+        {"start": start, "end": cursor_pos, "text": n, "type": k} for n, k in typed.items()
+    ]
+    return reply
 
 
 def _reply(matches: list[str], start: int, end: int) -> dict[str, Any]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
 from traitlets import Unicode
-from velostream.errors import SqlError
 
+from velostream.errors import SqlError
 from velostream_kernel import __version__
 from velostream_kernel.completion import complete, inspect, is_complete
 from velostream_kernel.session import VeloSession
@@ -119,6 +120,15 @@ class VeloKernel(Kernel):
         if loop is not None:
             loop.call_soon_threadsafe(self.velo.interrupt)
         self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+
+    def pre_handler_hook(self) -> None:
+        """A SIGINT (a client in signal mode) stops the foreground query, like Stop does,
+        instead of raising KeyboardInterrupt wherever the loop happens to be."""
+        self.saved_sigint_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.velo.interrupt)
 
     # -- completion and inspection --------------------------------------------------------
 

@@ -19,8 +19,8 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display, update_display
-from velostream.errors import SqlError
 
+from velostream.errors import SqlError
 from velostream_kernel.session import Outcome, VeloSession
 
 

@@ -20,7 +20,6 @@ from velostream.errors import SqlError
 from velostream.runtime.job import Job
 from velostream.sql.ast import Statement
 from velostream.sql.parse import parse_script
-
 from velostream_kernel.display import LiveResult, Publisher, ResultTable, static_table
 from velostream_kernel.statements import Chunk, ParamRef, bind_parameters, split_cell
 

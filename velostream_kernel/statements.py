@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
+
 from velostream.errors import SqlError
 from velostream.sql.dialect import Velostream
 

@@ -3,6 +3,7 @@ parameters (bound as literals), Python data as sources, Stop keeps the partial r
 
 from __future__ import annotations
 
+import queue
 import time
 
 import pytest
@@ -74,3 +75,30 @@ def test_stop_keeps_the_partial_result_and_the_kernel(ipython):
     assert "query stopped" in _stdout(cell)
     assert table_rows(cell.last_data(cell.display_ids("-table")[0])["text/html"]) > 0
     assert run(kc, "1 + 1").reply["status"] == "ok"
+
+
+def test_background_job_keeps_updating_after_its_cell(ipython):
+    _, kc = ipython
+    create = run(
+        kc,
+        "%%velo\nSET velo.refresh = 0.2;\nCREATE STREAM magic_bg AS SELECT symbol, COUNT(*) AS n "
+        "FROM trades GROUP BY symbol WITH ('trades.type' = 'synthetic', 'trades.rate' = '100', "
+        "'trades.schema' = 'symbol STRING ENUM(A,B), ts TIMESTAMP', "
+        "'trades.event.time.field' = 'ts')",
+    )
+    assert create.reply["status"] == "ok"
+    status_id = create.display_ids("-status")[0]
+    end = time.monotonic() + 2.0
+    later = 0
+    while time.monotonic() < end:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.2)
+        except queue.Empty:
+            continue
+        content = msg["content"]
+        if msg["msg_type"] == "update_display_data":
+            later += content["transient"]["display_id"] == status_id
+    assert later >= 2
+    stop = run(kc, "%velo STOP JOB magic_bg")
+    assert stop.reply["status"] == "ok"
+    assert "stopped job magic_bg" in stop.displays()[-1]["data"]["text/plain"]

@@ -7,10 +7,10 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+
 from velostream.engine import Engine
 from velostream.errors import SqlError
 from velostream.sql.parse import parse_statement
-
 from velostream_kernel.completion import complete, is_complete
 from velostream_kernel.display.chart import choose_figure
 from velostream_kernel.display.status import status_fields, status_text
@@ -201,3 +201,23 @@ def test_completion_without_a_kernel():
 )
 def test_is_complete(code, status):
     assert is_complete(code)["status"] == status
+
+
+def test_set_takes_a_parameter_reference():
+    import asyncio
+
+    from velostream_kernel.session import VeloSession
+    from velostream_kernel.statements import ParamRef
+
+    (chunk,) = split_cell("SET velo.mode = :wanted")
+    assert chunk.value == ParamRef("wanted")
+    session = VeloSession()
+    sent: list = []
+    out = asyncio.run(
+        session.run_cell(
+            "SET velo.mode = :wanted", lambda *a: sent.append(a), params={"wanted": "bounded"}
+        )
+    )
+    assert (out.status, session.settings["mode"]) == ("ok", "bounded")
+    out = asyncio.run(session.run_cell("SET velo.mode = :missing", lambda *a: None))
+    assert out.status == "error" and "no parameter named 'missing'" in str(out.error)

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
+
 from velostream.connectors.registry import create_source
 from velostream.formats.json_frame import jsonl_frame
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from velostream.connectors.file_sink import FileSink
 from velostream.connectors.file_source import FileSource
 from velostream.connectors.memory import MemorySink, MemorySource

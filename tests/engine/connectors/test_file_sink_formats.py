@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from connector_helpers import drain, write_rows
+
 from velostream.connectors.registry import create_sink, create_source
 
 ROWS = [

@@ -10,6 +10,7 @@ import orjson
 from connector_helpers import drain
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from velostream.connectors.registry import create_source
 from velostream.formats.csv import format_value, infer_column, infer_value
 from velostream.formats.json import convert_batch_decimals, dumps_rows_jsonl, infer_decimal

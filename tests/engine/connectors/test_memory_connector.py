@@ -7,6 +7,7 @@ from decimal import Decimal
 import polars as pl
 import pyarrow as pa
 from connector_helpers import drain, drain_batches, user_columns, write_rows
+
 from velostream.connectors.registry import create_sink, create_source
 
 ROWS = [

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from connector_helpers import drain, drain_batches, user_columns
+
 from velostream.connectors.registry import create_source
 from velostream.connectors.synthetic import SchemaError, parse_schema
 

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
 from velostream import Engine
 from velostream.runtime.job import JobStats
 
@@ -52,8 +53,12 @@ INTS = st.none() | st.integers(-1000, 1000)
 DECIMALS = st.none() | st.decimals(
     min_value=Decimal("-10000"), max_value=Decimal("10000"), places=2, allow_nan=False
 ).map(lambda x: x.quantize(CENT))
-DOUBLES = st.none() | st.floats(
-    min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False
+DOUBLES = st.one_of(
+    st.none(),
+    st.floats(
+        min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False
+    ),
+    st.integers(-20, 20).map(lambda i: i / 2),  # exact halves: rounding ties
 )
 # Epoch ms; -2500 puts some records before the epoch, where windows still align to it.
 BASES = st.sampled_from([0, -2_500, 1_700_000_000_000, 1_699_999_999_500])

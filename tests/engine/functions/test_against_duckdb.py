@@ -8,6 +8,7 @@ import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from velostream.functions import AGGREGATES
 
 _DB = duckdb.connect()

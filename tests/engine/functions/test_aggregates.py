@@ -9,6 +9,7 @@ from decimal import Decimal as D
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from velostream.errors import SqlError
 from velostream.functions import AGGREGATES, COUNT_STAR, resolve_aggregate
 

@@ -6,6 +6,7 @@ import time
 from datetime import datetime
 
 import pytest
+
 from velostream.errors import SqlError
 
 TS = "2024-03-15T13:45:30.250"  # a Friday; 2024 is a leap year

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+
 from velostream.errors import SqlError
 
 DOC = '{"a": {"b": [10, {"c": "x"}], "n": null, "f": 1.5}, "k": "v", "arr": [5, 6]}'

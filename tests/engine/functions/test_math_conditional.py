@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal as D
 
 import pytest
+
 from velostream.errors import SqlError
 
 

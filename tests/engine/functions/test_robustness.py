@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from velostream import values as v
 from velostream.errors import SqlError
 from velostream.functions import AGGREGATES, SCALARS

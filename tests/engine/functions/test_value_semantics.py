@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
+
 from velostream import values as v
 from velostream.errors import SqlError
 from velostream.values import SqlType

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import polars as pl
 import pytest
+
 from velostream import Engine
 from velostream.connectors.file_source import FileSource
 from velostream.connectors.synthetic import SyntheticSource

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from velostream.runtime import state as state_module
 from velostream.runtime.state import (
     MemoryStateStore,

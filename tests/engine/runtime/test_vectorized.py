@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from velostream.engine import Engine
 from velostream.plan.logical import QueryPlan
 from velostream.runtime.operators import AggregateOp, ProjectOp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from velostream.errors import SqlError
 from velostream.sql import parse_script, parse_statement
 

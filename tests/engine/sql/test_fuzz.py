@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sql_corpus import CORPUS
+
 from velostream.errors import SqlError
 from velostream.sql import Velostream, parse_script
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlglot
 from sqlglot import exp
+
 from velostream.sql import parse_statement
 from velostream.sql.ast import Describe, Duration, Emit, Explain, PrimaryKey, Show, StreamWindow
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sql_corpus import CORPUS
+
 from velostream.sql import parse_script, parse_statement, to_sql
 
 
