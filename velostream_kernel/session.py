@@ -346,6 +346,9 @@ class VeloSession:
             await asyncio.sleep(self.settings["refresh"])
             for name, bg in list(self.background.items()):
                 if bg.task.done():
+                    err = None if bg.task.cancelled() else bg.task.exception()
+                    if err is not None:  # nobody awaits a background job: say why it ended
+                        bg.live.note = f"failed: {str(err).splitlines()[0]}"
                     bg.live.flush()
                     del self.background[name]
                 else:

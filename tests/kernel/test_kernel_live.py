@@ -210,3 +210,19 @@ def test_bounded_mode_and_parameters(kernel):
     assert table_rows(html) > 0
     assert "<td>A</td>" not in html
     assert run(kc, "SET velo.mode = live").reply["status"] == "ok"
+
+
+def test_bounded_mode_as_a_kernel_option():
+    km, kc = start(extra_arguments=["--VeloKernel.mode=bounded"])
+    try:
+        cell = run(
+            kc,
+            "SELECT COUNT(*) AS n FROM t "
+            "WITH ('t.type' = 'synthetic', 't.schema' = 'a BIGINT', 't.rate' = '100')",
+        )
+        assert cell.reply["status"] == "ok"
+        fig = cell.last_data(cell.display_ids("-chart")[0])["application/vnd.plotly.v1+json"]
+        assert fig["data"][0]["value"] == 2000  # velo.bounded.count's default: 2000 records
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
