@@ -118,9 +118,25 @@ def complete(engine: Engine, code: str, cursor_pos: int) -> dict[str, Any]:
     reply = _reply(list(typed), start, cursor_pos)
     # JupyterLab shows these kinds next to the matches
     reply["metadata"]["_jupyter_types_experimental"] = [
-        {"start": start, "end": cursor_pos, "text": n, "type": k} for n, k in typed.items()
+        {"start": start, "end": cursor_pos, "text": n, "type": k}
+        | ({"signature": signature(n) or ""} if k == "function" else {})
+        for n, k in typed.items()
     ]
     return reply
+
+
+def signature(name: str) -> str | None:
+    """`NAME(arg1, arg2[, arg3 ...])` from a function's arity, or None for an unknown name."""
+    fn = functions.lookup(name.upper())
+    if fn is None:
+        return None
+    req = [f"arg{i + 1}" for i in range(fn.min_args)]
+    if fn.max_args is None:
+        opt = ", ..." if req else "..."
+    else:
+        extra = [f"arg{i + 1}" for i in range(fn.min_args, fn.max_args)]
+        opt = "".join(f"[, {a}]" if req or i else f"[{a}]" for i, a in enumerate(extra))
+    return f"{fn.name}({', '.join(req)}{opt})"
 
 
 def _reply(matches: list[str], start: int, end: int) -> dict[str, Any]:
@@ -147,7 +163,7 @@ def inspect(engine: Engine, code: str, cursor_pos: int) -> dict[str, Any]:
     fn = functions.lookup(word.upper())
     if fn is not None:
         kind = type(fn).__name__.replace("Function", "").lower()
-        text = f"{fn.name} ({kind}, {fn.category})\n{fn.description}"
+        text = f"{signature(fn.name)}  ({kind}, {fn.category})\n{fn.description}"
         reply.update(found=True, data={"text/plain": text})
         return reply
     if word.lower() in _names(engine):

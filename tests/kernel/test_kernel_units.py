@@ -221,3 +221,16 @@ def test_set_takes_a_parameter_reference():
     assert (out.status, session.settings["mode"]) == ("ok", "bounded")
     out = asyncio.run(session.run_cell("SET velo.mode = :missing", lambda *a: None))
     assert out.status == "error" and "no parameter named 'missing'" in str(out.error)
+
+
+def test_function_signatures_from_arity():
+    from velostream_kernel.completion import signature
+
+    assert signature("substring") == "SUBSTRING(arg1, arg2[, arg3])"  # SUBSTRING(s, from[, n])
+    assert signature("NOW") == "NOW()"
+    assert signature("no_such_function") is None
+    reply = complete(Engine(), "SELECT SUBSTR", 13)
+    types = reply["metadata"]["_jupyter_types_experimental"]
+    assert {"text": "SUBSTRING", "type": "function"}.items() <= next(
+        t for t in types if t["text"] == "SUBSTRING"
+    ).items()
