@@ -15,6 +15,14 @@ puts every operator's `snapshot()` and commits it with the last `_offset` each s
 processed, in one transaction. Delivery is at least once: after a crash, the rows emitted after
 the last checkpoint are emitted again on restart (the same rows, in the same order); rows emitted
 before it never are. A job resumed from a checkpoint appends to its file sinks.
+
+Restarting needs sources whose records carry increasing `_offset`s that are the same in every
+run over the same input (file, memory, synthetic with its seed); the job drops records up to the
+committed offset (`ResumedSource`), and a source may skip them itself when it sees
+`resume_after` (the synthetic source replays its generator without pacing). Another job's
+live output (a stream read by name) is not replayed. One job per state file: a checkpoint
+written by a different query is refused. A task that is cancelled (not stopped) ends without a
+final checkpoint, as a crash does.
 """
 
 from __future__ import annotations
