@@ -38,7 +38,7 @@ def test_select_updates_one_display_in_place(kernel):
     sql = (
         "SET velo.refresh = 0.2;\n"
         "SELECT symbol, COUNT(*) AS trades, _window_start AS window_start\n"
-        "FROM trades GROUP BY symbol WINDOW TUMBLING(500ms) EMIT FINAL LIMIT 8\n"
+        "FROM trades GROUP BY symbol WINDOW TUMBLING(500ms) EMIT FINAL LIMIT 12\n"
         + TRADES.format(rate=100)
     )
     cell = run(kc, sql)
@@ -55,12 +55,12 @@ def test_select_updates_one_display_in_place(kernel):
     # the windows close one after another (0.5 s apart), so the table grows in several updates
     assert len(set(sizes)) >= 3
     assert sizes == sorted(sizes)
-    assert sizes[-1] == 8  # LIMIT 8
+    assert sizes[-1] == 12  # LIMIT 12
     chart = cell.last_data(cell.display_ids("-chart")[0])["application/vnd.plotly.v1+json"]
     assert {t["type"] for t in chart["data"]} == {"scatter"}  # window start on x: a line
     assert {t["name"] for t in chart["data"]} == {"A", "B"}  # a line per symbol
     status = cell.last_data(cell.display_ids("-status")[0])["text/plain"]
-    assert "8 rows out" in status
+    assert "12 rows out" in status
     assert "watermark" in status
 
 
