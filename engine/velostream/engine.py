@@ -374,10 +374,7 @@ class Engine:
         job = self.jobs.get(name)
         if job is None:
             raise SqlError(f"no job named '{name}'", kind="name")
-        job.stop()
-        task = self._tasks.get(name)
-        if task is not None and not task.done():
-            task.cancel()
+        job.stop()  # the job ends after its current batch, flushing and checkpointing
 
 
 async def _run_located(job: Job, stmt: Statement) -> None:

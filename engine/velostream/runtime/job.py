@@ -4,6 +4,7 @@ order (live runs), keeps the watermark, drives the pipeline and hands output to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import time
 from collections import deque
@@ -253,8 +254,10 @@ class Job:
         ingest = getattr(core, "ingest", None) if not pipe.lookups and not pipe.interval else None
         columnar = ingest is not None or (simple and getattr(core, "takes_frames", False))
         frames = getattr(src, "frames", None) if columnar else None
-        stream = frames() if frames is not None else None
-        async for batch in stream if stream is not None else src.batches():
+        stream = frames() if frames is not None else src.batches()
+        if not src.bounded:  # a live source may wait for input: stop must not wait with it
+            stream = self._until_stopped(stream)
+        async for batch in stream:
             self.stats.records_in += len(batch)
             if ingest is not None:
                 wm = ingest(batch, delay)
@@ -281,6 +284,26 @@ class Job:
                 await ckpt.after_batch(self, 0, batch)
             if pipe.done or self._stop.is_set():
                 return
+
+    async def _until_stopped(self, batches: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """The batches of a live source, ending as soon as `stop()` is called."""
+        it = batches.__aiter__()
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            while True:
+                nxt = asyncio.ensure_future(it.__anext__())
+                done, _ = await asyncio.wait({nxt, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if nxt not in done:
+                    nxt.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await nxt
+                    return
+                try:
+                    yield nxt.result()
+                except StopAsyncIteration:
+                    return
+        finally:
+            stop.cancel()
 
     def _project_batch(self, core: Any, batch: list[dict]) -> None:
         """Filter and project a batch with the generated loop, then apply LIMIT."""
