@@ -240,3 +240,27 @@ def test_big_batch_record_in_a_gap_between_windows_is_not_late() -> None:
         actual, stats = run_form(rows, sql.replace(with_clause(0, None), with_clause(0, batch)))
         assert sorted((r["ws"], r["n"]) for r in actual) == [(s, 30) for s in range(0, 4000, 1000)]
         assert stats.late == 0, f"batch size {batch or 'default'}: {stats.late} counted late"
+
+
+@diff_settings(15)
+@given(big_rows(), SHAPES, WHERES, st.sampled_from([0, 150, 1000]))
+def test_batch_size_changes_neither_rows_nor_late_count(
+    data: dict, shape: tuple, where: str, delay: int
+) -> None:
+    """One batch (the vectorized path) and batches of one record (row by row) agree, WHERE
+    and late records included, where SEMANTICS leaves no room for them to differ either."""
+    size, adv = shape
+    rnd = random.Random(data["seed"])
+    rows = sorted(data["rows"], key=lambda r: r["id"] + rnd.uniform(0, 40))
+    window = f"TUMBLING({size}ms)" if size == adv else f"SLIDING({size}ms, {adv}ms)"
+    ours, cols = aggregates(data["decimals"], ours=True)
+    results = {}
+    for batch in (None, 1):
+        sql = (
+            f"SELECT k, {ours}, _window_start AS ws FROM events {where} GROUP BY k "
+            f"WINDOW {window} EMIT FINAL {with_clause(delay, batch)}"
+        )
+        results[batch] = run_form(rows, sql)
+    (one_batch, one_stats), (row_by_row, row_stats) = results[None], results[1]
+    assert_same_groups(one_batch, row_by_row, ["ws", "k"], cols, context="one batch vs rows: ")
+    assert one_stats.late == row_stats.late
