@@ -464,15 +464,32 @@ class VectorAggregateOp(AggregateOp):
         w = self.window
         late_mask: pl.Series | None = None
         late = 0
+        status = False
         if w is None:
             aggs.append(et.last().alias("\x00ts"))
             rows = df if keep is None else df.filter(keep)
             parts = rows.group_by(keys or [pl.lit(0).alias("\x00g")], maintain_order=True).agg(aggs)
+        elif w.kind == "TUMBLING" and not self.dead_letter:
+            # One pass: a status key (1 counted, 2 late, 0 filtered out) groups the records.
+            # A window, once closed, stays closed, so a group's counted records come before
+            # its late ones and the counted groups keep the row path's first-arrival order.
+            size = w.size_ms
+            ws = et - et % size
+            ok = ws + size > wm_before
+            st = pl.when(ok).then(1).otherwise(2)
+            if keep is not None:
+                st = pl.when(keep).then(st).otherwise(0)
+            parts = df.group_by(
+                [ws.alias("\x00ws"), *keys, st.cast(pl.Int8).alias("\x00st")],
+                maintain_order=True,
+            ).agg([*aggs, pl.len().alias("\x00n")])
+            status = True
         else:
             if w.kind == "TUMBLING":
                 size = w.size_ms
                 ws = et - et % size
                 ok = ws + size > wm_before
+                closed = ~ok
             else:
                 size, adv = w.size_ms, w.advance_ms
                 last = et - et % adv
@@ -481,8 +498,6 @@ class VectorAggregateOp(AggregateOp):
                 in_some = last > et - size
                 ok = in_some & (last + size > wm_before)
                 closed = in_some & ~ok
-            if w.kind == "TUMBLING":
-                closed = ~ok
             m = df.select(
                 (ok if keep is None else keep & ok).alias("ok"),
                 (closed if keep is None else keep & closed).alias("late"),
@@ -506,7 +521,7 @@ class VectorAggregateOp(AggregateOp):
             late_mask = m["late"]
             parts = rows.group_by([ws.alias("\x00ws"), *keys], maintain_order=True).agg(aggs)
         if parts.height:
-            self._fold(parts, len(keys), folds)
+            late += self._fold(parts, len(keys), folds, status)
         if late:
             self.counters.late += late
             if self.dead_letter:
@@ -566,21 +581,26 @@ class VectorAggregateOp(AggregateOp):
 
     # -- folding partial aggregates into the accumulators ----------------------------------
 
-    def _fold(self, parts: pl.DataFrame, nkeys: int, folds: list[tuple[str, ...]]) -> None:
-        sig = (tuple(f[0] for f in folds), nkeys)
+    def _fold(
+        self, parts: pl.DataFrame, nkeys: int, folds: list[tuple[str, ...]], status: bool
+    ) -> int:
+        """Fold the partials into the accumulators; returns the late records they count."""
+        sig = (tuple(f[0] for f in folds), nkeys, status)
         merge = self._merge_cache.get(sig)
         if merge is None:
-            merge = self._merge_cache[sig] = self._build_merge(folds, nkeys)
+            merge = self._merge_cache[sig] = self._build_merge(folds, nkeys, status)
         names = ["\x00ws"] if self.window is not None else ["\x00ts"]
         names += [f"\x00k{i}" for i in range(nkeys)]
         for f in folds:
             names += f[1:]
+        if status:
+            names += ["\x00st", "\x00n"]
         cols = [parts[n].to_list() for n in names]
         paused = gc.isenabled()
         if paused:
             gc.disable()  # thousands of small acyclic objects: skip needless collections
         try:
-            merge(cols, self.windows, self.groups, self.ends)
+            return merge(cols, self.windows, self.groups, self.ends)
         finally:
             if paused:
                 gc.enable()
@@ -613,7 +633,9 @@ class VectorAggregateOp(AggregateOp):
         if plain:
             stage.count += n
 
-    def _build_merge(self, folds: list[tuple[str, ...]], nkeys: int) -> Callable[..., None]:
+    def _build_merge(
+        self, folds: list[tuple[str, ...]], nkeys: int, status: bool = False
+    ) -> Callable[..., int]:
         """Generate the loop that folds one batch's partials into the group state."""
         windowed = self.window is not None
         lead = "ws" if windowed else "ts"
@@ -650,13 +672,21 @@ class VectorAggregateOp(AggregateOp):
             elif kind == "minmax":
                 body += [f"if {names[0]} is not None:", f"    a[{i}].add({names[0]})"]
         key = "(" + "".join(k + ", " for k in keys) + ")"
-        row = ", ".join([lead, *keys, *vals])
+        row = ", ".join([lead, *keys, *vals, *(["st", "ln"] if status else [])])
         lines = [
             "def _merge(cols, windows, groups, ends):",
             "    cur = None",
+            "    late = 0",
             f"    for {row}, in zip(*cols):",
-            f"        key = {key}",
         ]
+        if status:
+            lines += [
+                "        if st != 1:",
+                "            if st == 2:",
+                "                late += ln",
+                "            continue",
+            ]
+        lines.append(f"        key = {key}")
         if windowed:
             # partials come grouped by window first: look the window up once per run
             lines += [
@@ -682,6 +712,7 @@ class VectorAggregateOp(AggregateOp):
         lines = [ln.replace("[NEW]", f"[{new}]") for ln in lines]
         lines.append("        a = g.accs")
         lines += ["        " + b for b in body]
+        lines.append("    return late")
         env = {
             "heappush": heapq.heappush,
             "Group": _Group,
