@@ -60,7 +60,7 @@ def run_vec(plan: QueryPlan, batches: list, delay: int) -> tuple[list, int, Vect
     out: list = []
     op = vectorize_aggregate(plan, lambda row, ts: out.append((row, ts)))
     assert op is not None
-    op.min_rows = 0  # vectorize every batch, even one record
+    op.min_rows = op.min_dict_rows = 0  # vectorize every batch, even one record
     for batch in batches:
         op.ingest(batch, delay)
         op.close_due()
@@ -286,7 +286,7 @@ def test_dead_letter_receives_the_late_records() -> None:
     seen: list = []
     op = vectorize_aggregate(plan, lambda row, ts: None, lambda r, why: seen.append(r["v"]))
     assert op is not None
-    op.min_rows = 0
+    op.min_rows = op.min_dict_rows = 0
     recs = [record(0, 30, v=1), record(1, 3, v=2), record(2, 31, v=3), record(3, 4, v=4)]
     op.ingest(recs, 0)
     assert seen == [2, 4]
