@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -108,11 +109,20 @@ def floor_to(column: str, size: int) -> str:
 # -- running both sides ----------------------------------------------------------------------
 
 
-def run_engine(rows: list[Row], sql: str) -> tuple[list[Row], JobStats]:
-    """Run a bounded query over `rows` registered as `events`; its rows and job counters."""
+def to_form(rows: list[Row], form: str, schema: pa.Schema = SCHEMA) -> Any:
+    """The rows as the engine may be given them: "dicts", an "arrow" table or a "polars" frame."""
+    if form == "dicts":
+        return rows
+    table = pa.Table.from_pylist(rows, schema=schema)
+    return table if form == "arrow" else pl.from_arrow(table)
+
+
+def run_engine(data: Any, sql: str) -> tuple[list[Row], JobStats]:
+    """Run a bounded query over `data` (rows, Arrow, Polars) registered as `events`; its output
+    rows and job counters."""
     eng = Engine()
     # Copies, so that nothing the engine does to the dicts can leak into the oracle's input.
-    eng.register("events", [dict(r) for r in rows])
+    eng.register("events", [dict(r) for r in data] if isinstance(data, list) else data)
     results = eng.execute(sql)
     assert len(results) == 1
     res = results[0]

@@ -11,7 +11,6 @@ import random
 from decimal import Decimal
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 from diff_helpers import (
     SCHEMA,
@@ -21,6 +20,7 @@ from diff_helpers import (
     floor_to,
     run_duckdb,
     run_engine,
+    to_form,
 )
 from diff_model import reference
 from hypothesis import given
@@ -88,12 +88,9 @@ def big_rows(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def as_form(rows: list[dict], form: str, decimals: bool) -> Any:
-    """The rows as the engine is given them: dicts, an Arrow table or a Polars frame."""
-    if form == "dicts":
-        return rows
+    """The rows as the engine is given them (without the d column when it is not generated)."""
     schema = SCHEMA if decimals else pa.schema([f for f in SCHEMA if f.name != "d"])
-    table = pa.Table.from_pylist(rows, schema=schema)
-    return table if form == "arrow" else pl.from_arrow(table)
+    return to_form(rows, form, schema)
 
 
 def with_clause(delay: int | None, batch: int | None) -> str:
@@ -104,18 +101,6 @@ def with_clause(delay: int | None, batch: int | None) -> str:
     if batch is not None:
         props.append(f"'events.batch.size' = '{batch}'")
     return f"WITH ({', '.join(props)})"
-
-
-def run_form(data: Any, sql: str) -> tuple[list[dict], Any]:
-    """Run over data in any form (run_engine takes dicts only)."""
-    if isinstance(data, list):
-        return run_engine(data, sql)
-    from velostream import Engine
-
-    eng = Engine()
-    eng.register("events", data)
-    res = eng.execute(sql)[0]
-    return list(res.rows), res.job.stats
 
 
 def aggregates(decimals: bool, ours: bool) -> tuple[str, list[str]]:
@@ -160,7 +145,7 @@ def test_big_windowed_batches_match_duckdb(
         f"SELECT {key}{ours}, _window_start AS ws, _window_end AS we FROM events {where} "
         f"{group} WINDOW {window} EMIT FINAL {with_clause(lateness, batch)}"
     )
-    actual, stats = run_form(as_form(rows, form, data["decimals"]), sql)
+    actual, stats = run_engine(as_form(rows, form, data["decimals"]), sql)
     duck, _ = aggregates(data["decimals"], ours=False)
     starts = f"unnest(range({floor_to('ts', adv)}, ts - {size}, -{adv}))"
     expected = run_duckdb(
@@ -190,7 +175,7 @@ def test_big_shuffled_batches_drop_late_records_like_the_model(
         f"SELECT k, {ours}, _window_start AS ws FROM events GROUP BY k WINDOW {window} "
         f"EMIT FINAL {with_clause(delay, batch)}"
     )
-    actual, stats = run_form(as_form(rows, form, data["decimals"]), sql)
+    actual, stats = run_engine(as_form(rows, form, data["decimals"]), sql)
     duck, _ = aggregates(data["decimals"], ours=False)
     expected = run_duckdb(
         rows,
@@ -219,7 +204,7 @@ def test_big_group_by_batches_match_duckdb(
         f"SELECT {group}, {ours} FROM events {where} GROUP BY {group} {having} EMIT FINAL "
         f"{with_clause(None, batch)}"
     )
-    actual, _ = run_form(as_form(rows, form, data["decimals"]), sql)
+    actual, _ = run_engine(as_form(rows, form, data["decimals"]), sql)
     duck, _ = aggregates(data["decimals"], ours=False)
     expected = run_duckdb(rows, f"SELECT {group}, {duck} FROM t {where} GROUP BY {group} {having}")
     fill_decimal_avg(expected, data["decimals"])
@@ -237,7 +222,7 @@ def test_big_batch_record_in_a_gap_between_windows_is_not_late() -> None:
         f"WINDOW SLIDING(300ms, 1000ms) EMIT FINAL {with_clause(0, None)}"
     )
     for batch in (None, 1):
-        actual, stats = run_form(rows, sql.replace(with_clause(0, None), with_clause(0, batch)))
+        actual, stats = run_engine(rows, sql.replace(with_clause(0, None), with_clause(0, batch)))
         assert sorted((r["ws"], r["n"]) for r in actual) == [(s, 30) for s in range(0, 4000, 1000)]
         assert stats.late == 0, f"batch size {batch or 'default'}: {stats.late} counted late"
 
@@ -260,7 +245,7 @@ def test_batch_size_changes_neither_rows_nor_late_count(
             f"SELECT k, {ours}, _window_start AS ws FROM events {where} GROUP BY k "
             f"WINDOW {window} EMIT FINAL {with_clause(delay, batch)}"
         )
-        results[batch] = run_form(rows, sql)
+        results[batch] = run_engine(rows, sql)
     (one_batch, one_stats), (row_by_row, row_stats) = results[None], results[1]
     assert_same_groups(one_batch, row_by_row, ["ws", "k"], cols, context="one batch vs rows: ")
     assert one_stats.late == row_stats.late

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from diff_helpers import decimal_div, diff_settings, event_rows, numbers_match, run_duckdb
+from diff_helpers import (
+    decimal_div,
+    diff_settings,
+    event_rows,
+    numbers_match,
+    run_duckdb,
+    to_form,
+)
 from diff_helpers import run_engine as run_streaming
 from hypothesis import given
 from hypothesis import strategies as st
@@ -155,14 +162,14 @@ BY_VALUE = {"dr"}
 
 
 @diff_settings(50)
-@given(queries())
-def test_where_and_projection_match_duckdb(q: tuple) -> None:
+@given(queries(), st.sampled_from(["dicts", "dicts", "arrow", "polars"]))
+def test_where_and_projection_match_duckdb(q: tuple, form: str) -> None:
     where, items, rows = q
     names = [f"e{i}" for i in range(len(items))]
     ours = ", ".join(f"{e.ours} AS {n}" for e, n in zip(items, names, strict=True))
     duck = ", ".join(f"{e.duck} AS {n}" for e, n in zip(items, names, strict=True))
     actual, _ = run_streaming(
-        rows,
+        to_form(rows, form),
         f"SELECT {SELECT}, {ours} FROM events WHERE {where.ours} "
         f"WITH ('events.event.time.field' = 'ts')",
     )
