@@ -124,3 +124,19 @@ def test_many_records_sessions_match_duckdb(case: tuple, ordered: bool) -> None:
     actual, stats = run_streaming(rows, engine_sql(f"{gap}ms", "", ordered=ordered))
     assert stats.late == 0
     assert_same_groups(actual, oracle(rows, gap, ""), ["k", "ws"], ["we", *COLS])
+
+
+@diff_settings(25)
+@given(cases())
+def test_in_order_session_emit_changes_ends_on_the_final_sessions(case: tuple) -> None:
+    """EMIT CHANGES, in order: a change per input row passing WHERE, and the last change of
+    each (key, session start) is that session's final row (in order, sessions only grow)."""
+    gap, spelling, where, _, rows = case
+    rows = sorted(rows, key=lambda r: (r["ts"], r["id"]))
+    actual, _ = run_streaming(
+        rows, engine_sql(spelling, where, ordered=True).replace("EMIT FINAL", "EMIT CHANGES")
+    )
+    passing = run_duckdb(rows, f"SELECT COUNT(*) AS n FROM t {where}")[0]["n"]
+    assert len(actual) == passing
+    last = {(r["k"], r["ws"]): r for r in actual}
+    assert_same_groups(list(last.values()), oracle(rows, gap, where), ["k", "ws"], ["we", *COLS])
