@@ -20,9 +20,10 @@ KEYS = st.sampled_from([["k"], ["k", "g"], ["g"]])
 WHERES = st.sampled_from(["", "WHERE v IS NOT NULL", "WHERE v > 0 OR k IS NULL", "WHERE d < 5"])
 AGGS = """COUNT(*) AS n, COUNT(v) AS nv, SUM(v) AS sv, AVG(v) AS av, MIN(v) AS minv,
     MAX(v) AS maxv, SUM(d) AS sd, COUNT(d) AS nd, MIN(d) AS mind, MAX(d) AS maxd,
-    SUM(f) AS sf, AVG(f) AS af, MAX(f) AS maxf"""
+    SUM(f) AS sf, AVG(f) AS af, MAX(f) AS maxf, COUNT(DISTINCT v) AS cdv,
+    SUM(DISTINCT d) AS sdd, COUNT(DISTINCT k) AS cdk"""
 COLS = ["n", "nv", "sv", "av", "minv", "maxv", "sd", "nd", "mind", "maxd", "sf", "af", "maxf"]
-COLS.append("ad")
+COLS += ["ad", "cdv", "sdd", "cdk"]
 
 
 def engine_sql(keys: list[str], where: str, emit: str, ordered: bool) -> str:

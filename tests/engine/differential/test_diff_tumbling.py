@@ -20,6 +20,7 @@ SIZES = st.sampled_from(
     [
         (1000, "1s"),
         (1000, "INTERVAL '1' SECOND"),
+        (1000, "ts, 1s"),  # the time column named as the first argument
         (500, "500ms"),
         (250, "250ms"),
         (60_000, "1m"),
