@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
+import pytest
 from diff_helpers import (
     assert_same_groups,
     decimal_avg,
     diff_settings,
     event_rows,
     run_duckdb,
+    to_form,
     values_match,
 )
 from diff_helpers import run_engine as run_streaming
@@ -124,3 +127,33 @@ def test_group_by_an_aliased_expression_with_having(case: tuple, having: str) ->
     )
     expected = run_duckdb(rows, f"SELECT {select} FROM t {where} GROUP BY parity, k {having}")
     assert_same_groups(actual, expected, ["parity", "k"], ["n", "sv", "maxd"])
+
+
+@pytest.mark.parametrize(
+    ("n", "one", "form"),
+    [
+        (32, "0.01", "dicts"),
+        (320, "0.10", "dicts"),
+        (320, "0.10", "arrow"),
+        (320, "0.10", "polars"),
+    ],
+)
+def test_decimal_avg_rounds_a_tie_half_away_from_zero(n: int, one: str, form: str) -> None:
+    """AVG over n DECIMAL(2) values summing to +-one is +-0.0003125 exactly: at scale 6 a tie,
+    rounded away from zero to +-0.000313 (half-even would give 0.000312). 320 rows in one
+    batch take the vectorized path."""
+    rows = []
+    for k, sign in (("p", 1), ("n", -1)):
+        for i in range(n):
+            d = sign * Decimal(one) if i == 0 else Decimal("0.00")
+            rows.append(
+                {"id": len(rows), "ts": len(rows), "k": k, "g": 1, "v": 1, "d": d, "f": 1.0}
+            )
+    actual, _ = run_streaming(
+        to_form(rows, form),
+        "SELECT k, AVG(d) AS ad FROM events GROUP BY k EMIT FINAL "
+        "WITH ('events.event.time.field' = 'ts')",
+    )
+    by_key = {r["k"]: r["ad"] for r in actual}
+    assert by_key == {"p": Decimal("0.000313"), "n": Decimal("-0.000313")}
+    assert all(str(v) in ("0.000313", "-0.000313") for v in by_key.values())  # scale 6

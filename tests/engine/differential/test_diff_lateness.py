@@ -71,3 +71,20 @@ def test_model_by_hand() -> None:
         (1000, "a"): 3,
         (2000, "a"): 1,
     }
+
+
+@diff_settings(40)
+@given(cases())
+def test_emit_changes_skips_late_records_and_closed_windows(case: tuple) -> None:
+    """EMIT CHANGES: a change per (record, open window it joins), none for late records; the
+    last change of each window and key is the model's final row."""
+    size, advance, delay, prefixed, rows = case
+    sql = engine_sql(size, advance, delay, prefixed).replace("EMIT FINAL", "EMIT CHANGES")
+    actual, stats = run_streaming(rows, sql)
+    model = reference(rows, size, advance, delay)
+    assert len(actual) == len(model.assigned)
+    last = {(r["ws"], r["k"]): r for r in actual}
+    assert_same_groups(
+        list(last.values()), list(model.windows.values()), ["ws", "k"], ["n", "sv", "ids"]
+    )
+    assert stats.late == model.late
