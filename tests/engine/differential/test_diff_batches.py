@@ -35,13 +35,15 @@ SHAPES = st.sampled_from([(1000, 1000), (250, 250), (1000, 500), (1000, 300), (3
 # Filters whose oracle spelling is the same; none does arithmetic on v (it can be near 2**62).
 WHERES = st.sampled_from(
     ["", "WHERE v > 0", "WHERE g = 1 OR k IS NULL", "WHERE f < 0.5 AND v IS NOT NULL",
-     "WHERE NOT (k = 'b')", "WHERE v / 3 > 1.5", "WHERE g * 2 + 1 > 2"]
+     "WHERE NOT (k = 'b')", "WHERE v / 3 > 1.5", "WHERE g * 2 + 1 > 2",
+     "WHERE d > 0 OR d IS NULL", "WHERE k < 'k2'"]
 )  # fmt: skip
 
 INT_AGGS = """COUNT(*) AS n, COUNT(v) AS nv, SUM(v) AS sv, AVG(v) AS av, MIN(v) AS minv,
     MAX(v) AS maxv, COUNT(f) AS nf, SUM(f) AS sf, AVG(f) AS af, MIN(f) AS minf, MAX(f) AS maxf,
-    SUM(g * 10 + 1) AS sg, MAX(f * 2) AS mf2"""
+    SUM(g * 10 + 1) AS sg, MAX(f * 2) AS mf2, MIN(k) AS mink, MAX(k) AS maxk"""
 INT_COLS = ["n", "nv", "sv", "av", "minv", "maxv", "nf", "sf", "af", "minf", "maxf", "sg", "mf2"]
+INT_COLS += ["mink", "maxk"]
 DEC_AGGS = "COUNT(d) AS nd, SUM(d) AS sd, MIN(d) AS mind, MAX(d) AS maxd"
 DEC_COLS = ["nd", "sd", "mind", "maxd", "ad"]
 # Ours: v / (g - 1) is NULL where g = 1; DuckDB would give inf, so it divides by NULLIF.
