@@ -382,14 +382,11 @@ class VectorAggregateOp(AggregateOp):
     min_rows = MIN_ROWS  # DataFrame batches
     min_dict_rows = MIN_DICT_ROWS  # record-dict batches
 
-    def __init__(
-        self,
-        plan: QueryPlan,
-        emit: Emit,
-        on_late: Callable[[dict, str], None] | None,
-        slots: list[_SlotPlan],
-    ):
+    def __init__(self, plan: QueryPlan, emit: Emit, on_late: Callable[[dict, str], None] | None):
         super().__init__(plan, emit, False, on_late)
+        slots = _slot_plans(self)
+        self.eligible = slots is not None and not self.needs_last
+        slots = slots or []
         self.slot_plans = slots
         self.key_nodes = [inline_aliases(g, plan) for g in plan.group_by]
         self.where_node = plan.where
@@ -870,10 +867,5 @@ def vectorize_aggregate(
         return None
     if not all(_supported(inline_aliases(g, plan)) for g in plan.group_by):
         return None
-    probe = AggregateOp(plan, lambda row, ts: None, False, None)
-    if probe.needs_last:
-        return None
-    slots = _slot_plans(probe)
-    if slots is None:
-        return None
-    return VectorAggregateOp(plan, emit, on_late, slots)
+    op = VectorAggregateOp(plan, emit, on_late)  # compiles the row path once, for both
+    return op if op.eligible else None
