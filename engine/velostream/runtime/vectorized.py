@@ -346,6 +346,14 @@ class ExprCompiler:
         raise Decline  # AND/OR/NOT of a non-boolean: the row path raises the type error
 
 
+def _per_row(v: Val) -> pl.Expr:
+    """The expression with one value per row: a constant (COUNT(1), SUM(2)) is otherwise a
+    single value in a Polars group and would be counted or summed once."""
+    if not v.scalar:
+        return v.expr
+    return pl.when(pl.col("_event_time").is_not_null()).then(v.expr)  # never null: checked
+
+
 def batch_bounds(cols: Columns) -> dict[str, int]:
     """max |value| of every integer column, and of every decimal column scaled to an
     integer (its value times 10**scale), in this batch; and the largest event time."""
@@ -456,7 +464,7 @@ class VectorAggregateOp(AggregateOp):
             v = comp.compile(node)
             if v.kind == FLOAT or v.negzero:
                 raise Decline  # NaN and -0.0 group differently in Polars and in a dict
-            keys.append(v.expr.alias(f"\x00k{i}"))
+            keys.append(_per_row(v).alias(f"\x00k{i}"))
         aggs, folds = self._partials(comp, df.height)
         if comp.guards and any(
             df.select(g.alias(f"g{i}") for i, g in enumerate(comp.guards)).row(0)
@@ -549,7 +557,7 @@ class VectorAggregateOp(AggregateOp):
             if v.kind == NULL:
                 folds.append(("skip",))
                 continue
-            col = v.expr
+            col = _per_row(v)
             if s.op == "count":
                 aggs.append(col.count().alias(p))
                 folds.append(("count", p))
