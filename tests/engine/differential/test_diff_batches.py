@@ -1,7 +1,7 @@
 """Large micro-batches (the engine's vectorized path) against DuckDB and the lateness model.
 
-Batches of 256 rows or more take the engine's Polars path; smaller ones, and whatever that path
-declines, run row by row. The result must not depend on which path ran, on the batch size, or on
+Batches of at least the engine's threshold (512 rows as of this writing; FAST_ROWS is well above
+it) take the engine's Polars path; smaller ones, and whatever that path declines, run row by row. The result must not depend on which path ran, on the batch size, or on
 whether the data came as dicts, an Arrow table or a Polars frame.
 """
 
@@ -26,8 +26,9 @@ from diff_model import reference
 from hypothesis import given
 from hypothesis import strategies as st
 
-# Mostly sizes that let the vectorized path run (>= 256 rows), sometimes row by row (97).
-BATCH_SIZES = st.sampled_from([None, None, 256, 300, 1000, 97])
+FAST_ROWS = 1024  # rows enough for the vectorized path (the engine's threshold is 512 now)
+# Mostly sizes that let the vectorized path run, sometimes row by row (97).
+BATCH_SIZES = st.sampled_from([None, None, FAST_ROWS, FAST_ROWS + 300, 97])
 MOSTLY_NOT = st.sampled_from([False, False, False, True])
 FORMS = st.sampled_from(["dicts", "arrow", "polars"])
 # (size, advance): tumbling when equal; (300, 1000) leaves gaps between windows.
@@ -56,7 +57,7 @@ def big_rows(draw: st.DrawFn) -> dict[str, Any]:
     """Some hundreds of rows from a seed, with the knobs that change which path runs."""
     knobs = {
         "seed": draw(st.integers(0, 2**32 - 1)),
-        "n": draw(st.integers(256, 1200)),
+        "n": draw(st.integers(FAST_ROWS, 2 * FAST_ROWS)),
         "keys": draw(st.sampled_from([1, 3, 40])),
         "null_rate": draw(st.sampled_from([0.0, 0.1, 0.6])),
         "huge": draw(MOSTLY_NOT),  # values up to 4e18: SUM leaves BIGINT, the fast path declines
@@ -126,7 +127,7 @@ def fill_decimal_avg(expected: list[dict], decimals: bool) -> None:
             r["ad"] = decimal_avg(r["sd"], r["nd"])
 
 
-@diff_settings(25)
+@diff_settings(20)
 @given(big_rows(), SHAPES, WHERES, FORMS, BATCH_SIZES, st.booleans(), st.booleans())
 def test_big_windowed_batches_match_duckdb(
     data: dict,
@@ -164,7 +165,7 @@ def test_big_windowed_batches_match_duckdb(
     assert stats.late == 0
 
 
-@diff_settings(25)
+@diff_settings(20)
 @given(big_rows(), SHAPES, FORMS, BATCH_SIZES, st.sampled_from([0, 150, 1000, 5000]))
 def test_big_shuffled_batches_drop_late_records_like_the_model(
     data: dict, shape: tuple, form: str, batch: int | None, delay: int
@@ -197,7 +198,7 @@ def test_big_shuffled_batches_drop_late_records_like_the_model(
 HAVINGS = st.sampled_from(["", "", "HAVING COUNT(*) > 30", "HAVING SUM(v) > 0 OR k IS NULL"])
 
 
-@diff_settings(20)
+@diff_settings(15)
 @given(big_rows(), WHERES, FORMS, BATCH_SIZES, st.sampled_from([["k"], ["k", "g"]]), HAVINGS)
 def test_big_group_by_batches_match_duckdb(
     data: dict, where: str, form: str, batch: int | None, keys: list[str], having: str
@@ -218,22 +219,22 @@ def test_big_group_by_batches_match_duckdb(
 
 
 def test_big_batch_record_in_a_gap_between_windows_is_not_late() -> None:
-    """SLIDING(300ms, 1000ms) over 400 in-order records, one batch: those in the gaps
+    """SLIDING(300ms, 1000ms) over 1200 in-order records, one batch: those in the gaps
     [300, 1000) of each second belong to no window and are not late (as row by row)."""
     rows = [
-        {"id": i, "ts": i * 10, "k": "a", "g": 1, "v": 1, "f": 0.5} for i in range(400)
-    ]  # 0 .. 3990 ms: 30 records in each [s, s + 300), 70 in each gap
+        {"id": i, "ts": i * 10, "k": "a", "g": 1, "v": 1, "f": 0.5} for i in range(1200)
+    ]  # 0 .. 11990 ms: 30 records in each [s, s + 300), 70 in each gap
     sql = (
         "SELECT k, COUNT(*) AS n, _window_start AS ws FROM events GROUP BY k "
         f"WINDOW SLIDING(300ms, 1000ms) EMIT FINAL {with_clause(0, None)}"
     )
     for batch in (None, 1):
         actual, stats = run_engine(rows, sql.replace(with_clause(0, None), with_clause(0, batch)))
-        assert sorted((r["ws"], r["n"]) for r in actual) == [(s, 30) for s in range(0, 4000, 1000)]
+        assert sorted((r["ws"], r["n"]) for r in actual) == [(s, 30) for s in range(0, 12000, 1000)]
         assert stats.late == 0, f"batch size {batch or 'default'}: {stats.late} counted late"
 
 
-@diff_settings(15)
+@diff_settings(10)
 @given(big_rows(), SHAPES, WHERES, st.sampled_from([0, 150, 1000]))
 def test_batch_size_changes_neither_rows_nor_late_count(
     data: dict, shape: tuple, where: str, delay: int
