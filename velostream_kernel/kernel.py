@@ -93,6 +93,8 @@ class VeloKernel(Kernel):
             outcome = await self.velo.run_cell(code, publish, path=path)
         except Exception as e:  # a bug or a job failure: show it, keep the kernel alive
             return self._error(reply, type(e).__name__, str(e), [f"{type(e).__name__}: {e}"])
+        for w in outcome.warnings:
+            self._stream("stderr", f"warning: {w}\n", silent)
         if outcome.status == "stopped":
             self._stream("stderr", "query stopped; the partial result is shown above\n", silent)
         if outcome.status == "error" and outcome.error is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import queue
+import sys
 import threading
 from concurrent.futures import Future
 from typing import Any
@@ -80,6 +81,8 @@ class VeloMagics(Magics):
         if args.bounded:
             self.session.settings["mode"] = "bounded"
         outcome = self._run(code, keep_rows=bool(args.output))
+        for w in outcome.warnings:
+            print(f"warning: {w}", file=sys.stderr)
         if args.output:
             import pandas as pd
 

@@ -43,6 +43,7 @@ class Outcome:
     error: SqlError | BaseException | None = None
     rows: list[dict] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the engine's, raised during the cell
 
 
 @dataclass
@@ -93,6 +94,7 @@ class VeloSession:
         self._interrupt = asyncio.Event()
         self._cell_jobs = []
         out = Outcome()
+        seen = len(self.engine.warnings)
         try:
             chunks = split_cell(code)
             for chunk in chunks:
@@ -111,6 +113,7 @@ class VeloSession:
                 await stop_job_task(bg.job, bg.task)
             self._cell_jobs = []
             self._interrupt = None
+            out.warnings = self.engine.warnings[seen:]
         return out
 
     async def _finish_cell_jobs(self) -> bool:

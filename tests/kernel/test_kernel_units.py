@@ -234,3 +234,14 @@ def test_function_signatures_from_arity():
     assert {"text": "SUBSTRING", "type": "function"}.items() <= next(
         t for t in types if t["text"] == "SUBSTRING"
     ).items()
+
+
+def test_engine_warnings_of_a_cell_are_reported():
+    import asyncio
+
+    from velostream_kernel.session import VeloSession
+
+    session = VeloSession()
+    out = asyncio.run(session.run_cell("SHOW -- @viz: bar\nJOBS", lambda *a: None))
+    assert out.status == "ok"
+    assert out.warnings == ["annotation at line 1 is not on a line of its own; it is ignored"]
