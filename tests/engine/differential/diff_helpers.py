@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -29,7 +30,16 @@ DIFF_SETTINGS = {
 
 
 def diff_settings(max_examples: int) -> settings:
-    """Hypothesis settings for one differential property."""
+    """Hypothesis settings for one differential property.
+
+    `VELO_DIFF_EXPLORE=N` (by hand, not in CI) runs N times the examples from a random seed,
+    to hunt for failures the fixed examples miss.
+    """
+    explore = int(os.environ.get("VELO_DIFF_EXPLORE", "0") or 0)
+    if explore > 0:
+        return settings(
+            max_examples=max_examples * explore, **{**DIFF_SETTINGS, "derandomize": False}
+        )
     return settings(max_examples=max_examples, **DIFF_SETTINGS)
 
 
