@@ -117,10 +117,13 @@ def _env() -> dict[str, str]:
     return env
 
 
+CORE = "0"  # the core runs are pinned to (--core)
+
+
 def run_once(cmd: list[str], timeout: float, pin: bool) -> dict:
     """Run one measurement process; its last JSON line, or an error."""
     if pin:
-        cmd = ["taskset", "-c", "0", *cmd]
+        cmd = ["taskset", "-c", CORE, *cmd]
     t0 = time.perf_counter()
     # A session of its own, so a timeout can end the whole tree (PyFlink's JVM too).
     proc = subprocess.Popen(
@@ -320,7 +323,7 @@ def run_latency(args: argparse.Namespace, pin: bool) -> list[dict]:
     """bench/latency.py, one JSON line per source."""
     cmd = [_python("project"), str(HERE / "latency.py"), "--seconds", str(args.latency_seconds)]
     if pin:
-        cmd = ["taskset", "-c", "0", *cmd]
+        cmd = ["taskset", "-c", CORE, *cmd]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=120)
     except subprocess.TimeoutExpired:
@@ -399,6 +402,7 @@ def main() -> None:
     ap.add_argument("--only", help="comma-separated engine name prefixes, e.g. bytewax,velostream")
     ap.add_argument("--no-pin", action="store_true", help="do not pin runs to core 0")
     ap.add_argument("--pin-flink", action="store_true", help="pin PyFlink's JVM to core 0 too")
+    ap.add_argument("--core", default="0", help="the core to pin runs to (default 0)")
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--latency-seconds", type=float, default=None)
     ap.add_argument("--metric", choices=("cpu", "wall"), default="cpu", help="rate for ratios")
@@ -408,13 +412,15 @@ def main() -> None:
     args.runs = args.runs or (1 if args.quick else 3)
     args.latency_seconds = args.latency_seconds or (3 if args.quick else 10)
     pin = not args.no_pin and shutil.which("taskset") is not None
+    global CORE
+    CORE = args.core
 
     started = time.perf_counter()
     load0 = os.getloadavg()
     specs = build_specs(args)
     peers_missing = not PEERS_PY.exists()
     print(
-        f"bench: {args.events:,} events, {args.runs} run(s) each, pinned to core 0: {pin}, "
+        f"bench: {args.events:,} events, {args.runs} run(s) each, pinned to core {args.core}: {pin}, "
         f"load average {load0[0]:.2f}",
         file=sys.stderr,
     )
