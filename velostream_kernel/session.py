@@ -67,6 +67,7 @@ class VeloSession:
         self._ticker: asyncio.Task | None = None
         self._interrupt: asyncio.Event | None = None
         self._cell_jobs: list[Background] = []  # bounded mode: jobs the cell waits for
+        self._selects = 0
 
     @property
     def bounded(self) -> bool:
@@ -269,6 +270,8 @@ class VeloSession:
         if sort_all:  # ORDER BY of a bounded query sorts the whole result before LIMIT
             job.pipeline.output.limit = None
         live = self._live(publish, job, stmt, table=True)
+        self._selects += 1  # ad-hoc queries have no name of their own: number them
+        live.label = f"select_{self._selects}"
         live_box.append(live)
         table = live.table
         if sort_all:

@@ -31,6 +31,7 @@ class LiveResult:
         interval: float = 0.5,
         chart: bool = True,
         timing: bool = True,
+        label: str | None = None,
     ) -> None:
         self.publish = publish
         self.table = table
@@ -40,6 +41,7 @@ class LiveResult:
         self.interval = interval
         self.chart = chart
         self.timing = timing  # False: no wall-clock numbers (bounded runs repeat exactly)
+        self.label = label  # the status line's name for the query (default: the job's)
         self.note = ""
         base = f"velo-{int(time.time() * 1000):x}-{next(_ids)}"
         self.ids = {k: f"{base}-{k}" for k in ("status", "table", "chart")}
@@ -64,7 +66,7 @@ class LiveResult:
         """Send what changed since the last flush."""
         self._last = time.monotonic()
         if self.job is not None:
-            f = status_fields(self.job, self.note, self.timing)
+            f = status_fields(self.job, self.note, self.timing, self.label)
             text = status_text(f)
             if text != self._last_status:
                 self._last_status = text

@@ -11,7 +11,9 @@ from velostream_kernel.display.values import iso_ms
 _SYMBOL = {"running": "●", "created": "○", "finished": "■", "stopped": "■", "failed": "✖"}
 
 
-def status_fields(job: Any, note: str = "", timing: bool = True) -> dict[str, Any]:
+def status_fields(
+    job: Any, note: str = "", timing: bool = True, label: str | None = None
+) -> dict[str, Any]:
     """The numbers of the status line, from a job's stats (also a JSON-ready metadata dict).
 
     Without `timing` (bounded mode) the wall-clock numbers (rate, lag) are left out, so a
@@ -26,7 +28,7 @@ def status_fields(job: Any, note: str = "", timing: bool = True) -> dict[str, An
     if wm is not None and live and timing and job.state == "running":
         lag = max(0.0, time.time() - wm / 1000)
     return {
-        "job": job.name,
+        "job": label or job.name,
         "state": job.state,
         "records_in": st.records_in,
         "rows_out": st.rows_out,
