@@ -504,9 +504,13 @@ class AggregateOp:
         gap = self.window.size_ms
         key = self.key_fn(r)
         sessions = self.sessions.setdefault(key, [])
-        wm = self.wm  # sessions that ended at or before the watermark are closed
-        hits = [s for s in sessions if s.last_t + gap > wm and s.start - gap <= t <= s.last_t + gap]
-        if not hits and t + gap <= wm:
+        wm = self.wm  # the watermark before this record
+        # A record exactly `gap` after a session still joins it ("at most gap apart"), so a
+        # session stays open while the watermark is at its end and closes once it is past it.
+        hits = [
+            s for s in sessions if s.last_t + gap >= wm and s.start - gap <= t <= s.last_t + gap
+        ]
+        if not hits and t + gap < wm:
             self._late(r, "late: its session has closed")
             return
         if not hits:
@@ -553,7 +557,7 @@ class AggregateOp:
             return
         wm = self.wm
         if self.window.kind == "SESSION":
-            if self.session_heap and self.session_heap[0][0] <= wm:
+            if self.session_heap and self.session_heap[0][0] < wm:
                 self._close_sessions(wm)
             return
         ends = self.ends
@@ -574,7 +578,7 @@ class AggregateOp:
         gap = self.window.size_ms
         heap = self.session_heap
         due: list[tuple[int, int, Any, _Session]] = []
-        while heap and heap[0][0] <= wm:
+        while heap and heap[0][0] < wm:
             end, sid, key = heapq.heappop(heap)
             for s in self.sessions.get(key, ()):
                 if id(s) == sid and s.last_t + gap == end:
