@@ -428,7 +428,9 @@ class VectorAggregateOp(AggregateOp):
                     self._vector(cols, delay, batch)
                     self.batches_vectorized += 1
                     return self.wm
-                except Decline:
+                except (Decline, pl.exceptions.PolarsError):
+                    # Polars can only fail before the fold, which is the one step that
+                    # changes state, so the batch can still run row by row.
                     pass
         self.batches_row += 1
         return self._ingest_rows(frame_to_rows(batch) if is_frame else batch, delay)
@@ -776,7 +778,7 @@ class VectorProjectOp(ProjectOp):
             if cols is not None:
                 try:
                     out, ts = self._vector(cols)
-                except Decline:
+                except (Decline, pl.exceptions.PolarsError):
                     pass
                 else:
                     self.batches_vectorized += 1
