@@ -532,12 +532,12 @@ class VectorAggregateOp(AggregateOp):
                 )
             late_mask = m["late"]
             parts = rows.group_by([ws.alias("\x00ws"), *keys], maintain_order=True).agg(aggs)
+        if late and self.dead_letter:  # before the fold: nothing after it may fail in Polars
+            self._report_late(batch, df, late_mask)
         if parts.height:
             late += self._fold(parts, len(keys), folds, status)
         if late:
             self.counters.late += late
-            if self.dead_letter:
-                self._report_late(batch, df, late_mask)
         tmax = bounds["_event_time\x00max"] - delay
         if tmax > self.wm:
             self.wm = tmax
