@@ -496,7 +496,29 @@ class VectorAggregateOp(AggregateOp):
                 maintain_order=True,
             ).agg([*aggs, pl.len().alias("\x00n")])
             status = True
-        else:
+        elif not self.dead_letter:
+            # SLIDING in one pass: each record repeated once per window it could be in; the
+            # status marks the live windows (1), the record's first row when it is late (2),
+            # and everything else (0: filtered out, a closed window, no window at all).
+            size, adv = w.size_ms, w.advance_ms
+            last = et - et % adv
+            wmb, j = pl.col("\x00wmb"), pl.col("\x00j")
+            ws = last - j * adv
+            in_some = last > et - size
+            late_first = (j == 0) & in_some & (last + size <= wmb)
+            st = pl.when((ws > et - size) & (ws + size > wmb)).then(1).when(late_first).then(2)
+            st = st.otherwise(0)
+            if keep is not None:
+                st = pl.when(keep).then(st).otherwise(0)
+            rows = df.with_columns(
+                wm_before.alias("\x00wmb"), pl.int_ranges(0, -(-size // adv) + 1).alias("\x00j")
+            ).explode("\x00j")
+            parts = rows.group_by(
+                [ws.alias("\x00ws"), *keys, st.cast(pl.Int8).alias("\x00st")],
+                maintain_order=True,
+            ).agg([*aggs, pl.len().alias("\x00n")])
+            status = True
+        else:  # dead letters need the late records themselves: mask first, then aggregate
             if w.kind == "TUMBLING":
                 size = w.size_ms
                 ws = et - et % size
