@@ -56,8 +56,8 @@ def with_clause(ordered: bool) -> str:
 def engine_sql(spelling: str, where: str, ordered: bool, emit: str = "EMIT FINAL") -> str:
     """The streaming query under test."""
     return (
-        f"SELECT k, {AGGS}, AVG(d) AS ad, _window_start AS ws, _window_end AS we "
-        f"FROM events {where} GROUP BY k WINDOW TUMBLING({spelling}) {emit} "
+        f"SELECT k, {AGGS}, AVG(d) AS ad, _window_start AS ws, _window_end AS we, "
+        f"_event_time AS et FROM events {where} GROUP BY k WINDOW TUMBLING({spelling}) {emit} "
         f"{with_clause(ordered)}"
     )
 
@@ -90,6 +90,8 @@ def test_tumbling_group_by_matches_duckdb(case: tuple) -> None:
     actual, stats = run_engine(rows, engine_sql(spelling, where, ordered))
     assert_same_groups(actual, oracle(rows, size, where), ["ws", "k"], ["we", *AGG_COLS])
     assert stats.late == 0
+    # Windowed output rows carry _event_time = the window end.
+    assert all(r["et"] == r["we"] for r in actual), [(r["ws"], r["et"]) for r in actual]
 
 
 @diff_settings(40)
