@@ -64,6 +64,7 @@ class Spec:
 
 
 def _python(kind: str) -> str:
+    """The interpreter for the peers or for our engine."""
     if kind == "peers":
         return str(PEERS_PY)
     return str(PROJECT_PY) if PROJECT_PY.exists() else sys.executable
@@ -75,7 +76,19 @@ def build_specs(args: argparse.Namespace) -> list[Spec]:
     peers, ours = _python("peers"), _python("project")
     specs: list[Spec] = []
 
-    def add(engine, q, script, extra, events, nruns, group, kind, note="", **kw):
+    def add(
+        engine: str,
+        q: str,
+        script: str,
+        extra: list[str],
+        events: int,
+        nruns: int,
+        group: str,
+        kind: str,
+        note: str = "",
+        **kw: object,
+    ) -> None:
+        """One spec; `kind` is the python that runs the script."""
         cmd = [kind, str(HERE / script), "--query", q, "--events", str(events), *extra]
         specs.append(Spec(engine, q, cmd, events, nruns, group, note, **kw))
 
@@ -110,6 +123,7 @@ def build_specs(args: argparse.Namespace) -> list[Spec]:
 
 
 def _env() -> dict[str, str]:
+    """The environment of every measured process."""
     env = dict(os.environ)
     env["POLARS_MAX_THREADS"] = "1"
     env["PYTHONWARNINGS"] = "ignore"  # a dependency of Quix warns on import; not ours to fix
