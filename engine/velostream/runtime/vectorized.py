@@ -14,6 +14,10 @@ delay` shifted by one record (as the row path sees it); records whose windows ha
 are late; the rest are assigned to windows and grouped by (window start, keys) in first-arrival
 order; the per-group partial aggregates are folded into the accumulators in that order, so
 windows hold their groups in the order the row path would have created them.
+
+`vectorize_project(plan, emit)` does the same for stateless WHERE + select lists on DataFrame
+batches (record dicts keep the generated row loop, which is as fast for them). Batches smaller
+than `min_rows` (frames) / `min_dict_rows` (dicts) always run row by row.
 """
 
 from __future__ import annotations
