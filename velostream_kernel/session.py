@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from velostream.engine import Engine
+from velostream.engine import Engine, locate
 from velostream.errors import SqlError
 from velostream.runtime.job import Job
 from velostream.sql.ast import Statement
@@ -156,7 +156,7 @@ class VeloSession:
             _bound_sources(stmt, self.settings["bounded.count"])
         try:
             if stmt.kind in ("show", "describe", "explain"):
-                res = await self.engine._execute_one(stmt, None, [])
+                res = await self.engine.execute_statement(stmt)
                 if self.bounded and "records_per_s" in res.columns:  # wall-clock: not repeatable
                     res.columns = [c for c in res.columns if c != "records_per_s"]
                     res.rows = [{c: r.get(c) for c in res.columns} for r in res.rows]
@@ -169,7 +169,7 @@ class VeloSession:
         except SqlError as e:
             if e.path is None:
                 e.path = path
-            raise _located(e, stmt) from None
+            raise locate(e, stmt) from None
 
     def _set(self, chunk: Chunk, params: dict[str, Any]) -> None:
         key = chunk.key
@@ -268,7 +268,7 @@ class VeloSession:
             live_box[0].tick()
 
         if sort_all:  # ORDER BY of a bounded query sorts the whole result before LIMIT
-            job.pipeline.output.limit = None
+            job.set_row_limit(None)
         live = self._live(publish, job, stmt, table=True)
         self._selects += 1  # ad-hoc queries have no name of their own: number them
         live.label = f"select_{self._selects}"
@@ -323,9 +323,8 @@ class VeloSession:
             waiter.cancel()
 
     async def _create(self, stmt: Statement, publish: Publisher) -> str:
-        started: list[tuple[Job, asyncio.Task]] = []
-        res = await self.engine._execute_one(stmt, None, started)
-        job, task = started[0] if started else (res.job, None)
+        res = await self.engine.execute_statement(stmt)
+        job, task = res.job, res.task
         if job is None or task is None:
             return "ok"
         live = self._live(publish, job, stmt, table=not job.sinks)
@@ -374,7 +373,7 @@ class VeloSession:
                 source_line=where.text.splitlines()[where.line - 1] if where else None,
                 kind="name",
             )
-        task = self.engine._tasks.get(job.name)
+        task = self.engine.task_of(job.name)
         if task is not None:
             await stop_job_task(job, task)
         bg = self.background.pop(job.name, None)
@@ -384,9 +383,9 @@ class VeloSession:
 
     async def shutdown(self) -> None:
         """Stop every running job (kernel shutdown)."""
-        for name, task in list(self.engine._tasks.items()):
-            job = self.engine.jobs.get(name)
-            if job is not None and not task.done():
+        for name, job in list(self.engine.jobs.items()):
+            task = self.engine.task_of(name)
+            if task is not None and not task.done():
                 await stop_job_task(job, task)
         if self._ticker is not None:
             self._ticker.cancel()
@@ -457,12 +456,6 @@ def _bound_sources(stmt: Statement, count: int) -> None:
             props[f"{prefix}count"] = str(count)
         if value.lower() == "file_source" and props.get(f"{prefix}watch", "").lower() == "true":
             props[f"{prefix}watch"] = "false"
-
-
-def _located(e: SqlError, stmt: Statement) -> SqlError:
-    from velostream.engine import _located as locate
-
-    return locate(e, stmt)
 
 
 RowCallback = Callable[[list[dict]], Any]

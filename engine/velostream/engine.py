@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ class Result:
     rows: Rows = field(default_factory=list, repr=False)
     columns: list[str] = field(default_factory=list)
     job: Job | None = field(default=None, repr=False)
+    task: asyncio.Task | None = field(default=None, repr=False)  # the job's task, once started
     message: str = ""
 
 
@@ -55,6 +57,7 @@ class Engine:
         self._on_warning = on_warning
         self._tasks: dict[str, asyncio.Task] = {}
         self._row_limit: int | None = None
+        self._query_numbers = itertools.count(1)  # names of ad-hoc queries: query_1, query_2..
 
     # -- registration --------------------------------------------------------------------
 
@@ -76,7 +79,7 @@ class Engine:
         try:
             return planner.plan(stmt)
         except SqlError as e:
-            raise _located(e, stmt) from None
+            raise locate(e, stmt) from None
 
     def _plan_table(self, name: str) -> QueryPlan:
         return self.plan(self.catalog.tables[name])
@@ -92,7 +95,7 @@ class Engine:
 
         plan = self.plan(stmt)
         sources = {}
-        job_name = stmt.name or f"query_{len(self.jobs) + 1}"
+        job_name = stmt.name or f"query_{next(self._query_numbers)}"
         try:
             for i, leaf in enumerate(_leaves(plan, self)):
                 ref = leaf.ref
@@ -101,7 +104,9 @@ class Engine:
                     upstream_job = self.jobs.get(ref.upstream)
                     if channel is None or upstream_job is None:
                         raise SqlError(f"stream '{ref.name}' is not running", kind="name")
-                    sources[i] = ChannelSource(ref.name, channel.subscribe(), upstream_job.bounded)
+                    sources[i] = ChannelSource(
+                        ref.name, channel.subscribe(), upstream_job.bounded, ref.props
+                    )
                     continue
                 props = dict(ref.props)
                 registry.validate(ref.name, "source", props)
@@ -118,11 +123,13 @@ class Engine:
                         registry.create_sink(stmt.name.lower(), sprops, memory=self.sink_memory)
                     )
         except SqlError as e:
-            raise _located(e, stmt) from None
+            raise locate(e, stmt) from None
         channel = None
         if stmt.kind in ("create_stream", "create_table") and stmt.name:
             channel = Channel()
         job = Job(job_name, plan, sources, sinks, outputs or [], channel, self.warn)
+        if channel is not None and job.bounded:
+            channel.history = []
         # Leaves are numbered as the pipeline built them; keep them aligned with the sources.
         if len(job.leaves) != len(sources):
             raise SqlError("internal error: sources and pipeline inputs differ", kind="runtime")
@@ -155,7 +162,7 @@ class Engine:
                 try:
                     self._check_columns(job.plan, stream_columns)
                 except _E as e:
-                    raise _located(e, target) from None
+                    raise locate(e, target) from None
                 if target.name:
                     stream_columns[name] = output_columns(job.plan)
                 if target.kind == "create_stream":
@@ -183,8 +190,7 @@ class Engine:
         limit = self._row_limit
         if limit is None:
             return
-        out = job.pipeline.output
-        out.limit = limit if out.limit is None else min(out.limit, limit)
+        job.set_row_limit(limit if job.row_limit is None else min(job.row_limit, limit))
 
     def _register_output(self, stmt: Statement, job: Job) -> None:
         name = stmt.name.lower() if stmt.name else None
@@ -225,11 +231,53 @@ class Engine:
             except SqlError as e:
                 if e.path is None:
                     e.path = path
-                raise _located(e, stmt) from None
+                raise locate(e, stmt) from None
             results.append(res)
         if wait:
             await self._wait(started)
         return results
+
+    async def execute_statement(
+        self, stmt: Statement, on_rows: Callable[[Statement, Rows], Any] | None = None
+    ) -> Result:
+        """Run one parsed statement: SHOW/DESCRIBE/EXPLAIN answer at once, CREATE starts a
+        background job (`result.task`), a bounded SELECT runs to its end."""
+        started: list[tuple[Job, asyncio.Task]] = []
+        try:
+            res = await self._execute_one(stmt, on_rows, started)
+        except SqlError as e:
+            if e.path is None:
+                e.path = stmt.path
+            raise locate(e, stmt) from None
+        if started:
+            res.task = started[0][1]
+        return res
+
+    def _replace(self, stmt: Statement, name: str) -> None:
+        """CREATE over an existing name: allowed once its job has ended, or with OR REPLACE
+        (which stops the running job first); otherwise an error that says what to do."""
+        job = self.jobs.get(name)
+        running = job is not None and job.state in ("created", "running")
+        if running and not stmt.expression.args.get("replace"):
+            raise locate(
+                SqlError(
+                    f"'{stmt.name}' already exists and its job is running: STOP JOB {stmt.name} "
+                    "first, or use CREATE OR REPLACE",
+                    kind="name",
+                    token=stmt.name,
+                ),
+                stmt,
+            )
+        if running:
+            job.stop()
+        self.catalog.streams.pop(name, None)
+        self.catalog.tables.pop(name, None)
+        self.channels.pop(name, None)
+        self.jobs.pop(name, None)
+
+    def task_of(self, name: str) -> asyncio.Task | None:
+        """The asyncio task of the job called `name`, if it was started in this session."""
+        return self._tasks.get(name)
 
     async def _execute_one(
         self,
@@ -247,9 +295,7 @@ class Engine:
             if stmt.kind != "insert" and (
                 name in self.catalog.streams or name in self.catalog.tables
             ):
-                raise _located(
-                    SqlError(f"'{stmt.name}' already exists in this session", kind="name"), stmt
-                )
+                self._replace(stmt, name)
             if stmt.kind == "create_table":
                 self.catalog.tables[name] = stmt  # so the query itself can be planned as a table
             res = Result(stmt, "job")
@@ -282,7 +328,7 @@ class Engine:
         res.job = job
         sort_all = job.bounded and bool(job.plan.order_by)
         if sort_all:  # ORDER BY .. LIMIT n of a bounded query: the first n rows after sorting
-            job.pipeline.output.limit = None
+            job.set_row_limit(None)
         task = asyncio.create_task(_run_located(job, stmt), name=job.name)
         self._tasks[job.name] = task
         started.append((job, task))
@@ -384,7 +430,7 @@ async def _run_located(job: Job, stmt: Statement) -> None:
     except SqlError as e:
         if e.path is None:
             e.path = stmt.path
-        raise _located(e, stmt) from None
+        raise locate(e, stmt) from None
 
 
 def _leaves(plan: QueryPlan, engine: Engine) -> list:
@@ -405,7 +451,7 @@ def _order_rows(rows: Rows, plan: QueryPlan) -> Rows:
     return ordered if plan.limit is None else ordered[: plan.limit]
 
 
-def _located(e: SqlError, stmt: Statement) -> SqlError:
+def locate(e: SqlError, stmt: Statement) -> SqlError:
     """Point an error at the statement that caused it (at its token when it can be found)."""
     if e.line is None:
         e.line = stmt.line

@@ -16,6 +16,7 @@ import orjson
 
 from velostream import values as V
 from velostream.connectors.base import Sink, Source
+from velostream.formats.event_time import EventTimeExtractor
 from velostream.plan.logical import QueryPlan
 from velostream.runtime.checkpoint import Checkpointer, checkpointer_for
 from velostream.runtime.pipeline import Leaf, Pipeline
@@ -47,10 +48,15 @@ class Channel:
     def __init__(self) -> None:
         self.subscribers: list[asyncio.Queue] = []
         self.closed = False
+        # The output of a bounded job is kept, so a query that starts reading it later (a
+        # later notebook cell) still sees all of it; a live stream's readers see what follows.
+        self.history: list[list[dict]] | None = None
 
     def subscribe(self) -> asyncio.Queue:
-        """A queue that receives every later batch (None marks the end)."""
+        """A queue that receives the kept history, every later batch, and None at the end."""
         q: asyncio.Queue = asyncio.Queue()
+        for rows in self.history or ():
+            q.put_nowait(rows)
         if self.closed:
             q.put_nowait(None)
         self.subscribers.append(q)
@@ -58,6 +64,8 @@ class Channel:
 
     def publish(self, rows: list[dict]) -> None:
         """Send a batch to every subscriber."""
+        if self.history is not None:
+            self.history.append(rows)
         for q in self.subscribers:
             q.put_nowait(rows)
 
@@ -73,10 +81,17 @@ class ChannelSource(Source):
 
     resumable = False  # offsets restart with every run of the upstream job
 
-    def __init__(self, name: str, queue: asyncio.Queue, bounded: bool):
-        super().__init__(name, {})
+    def __init__(
+        self, name: str, queue: asyncio.Queue, bounded: bool, props: dict[str, str] | None = None
+    ):
+        super().__init__(name, props or {})
         self.queue = queue
         self.bounded = bounded
+        field = self.props.get("event.time.field")
+        # '<stream>.event.time.field' re-times the rows; else they keep the upstream's time.
+        self.event_time = (
+            EventTimeExtractor(field, self.props.get("event.time.format")) if field else None
+        )
 
     async def batches(self) -> AsyncIterator[list[dict]]:
         offset = 0
@@ -85,8 +100,11 @@ class ChannelSource(Source):
             if rows is None:
                 return
             out = []
+            extract = self.event_time
             for row in rows:
                 r = dict(row)
+                if extract is not None:
+                    r["_event_time"] = extract(r)
                 r.setdefault("_timestamp", r.get("_event_time"))
                 r["_offset"] = offset
                 r.setdefault("_partition", 0)
@@ -180,6 +198,15 @@ class Job:
         self._sinks_open = True
 
     # -- running -------------------------------------------------------------------------
+
+    def set_row_limit(self, limit: int | None) -> None:
+        """Stop after `limit` output rows; None lifts any limit (also the query's LIMIT)."""
+        self.pipeline.output.limit = limit
+
+    @property
+    def row_limit(self) -> int | None:
+        """The number of output rows after which the job stops, if any."""
+        return self.pipeline.output.limit
 
     def stop(self) -> None:
         """Ask the job to stop after the current batch."""

@@ -155,9 +155,54 @@ def test_unknown_source_without_type_is_an_error_naming_the_key() -> None:
     assert "'nowhere.type'" in str(err.value)
 
 
-def test_duplicate_stream_name_is_rejected() -> None:
+def test_a_running_stream_cannot_be_created_again_but_can_be_replaced() -> None:
+    live = (
+        "CREATE STREAM s AS SELECT symbol FROM ticks "
+        "WITH ('ticks.type' = 'synthetic', 'ticks.preset' = 'trades', 'ticks.rate' = '100')"
+    )
+
+    async def run() -> tuple[str, str]:
+        eng = Engine()
+        first = await eng.start(live)
+        with pytest.raises(SqlError, match="STOP JOB s"):
+            await eng.execute_async(live, wait=False)
+        [res] = await eng.execute_async(live.replace("CREATE", "CREATE OR REPLACE"), wait=False)
+        await asyncio.sleep(0.1)
+        eng.stop("s")
+        await asyncio.gather(*eng.tasks, return_exceptions=True)
+        return first.state, res.job.state
+
+    first_state, second_state = asyncio.run(run())
+    assert first_state == "stopped"  # OR REPLACE stopped the first job
+    assert second_state == "stopped"
+
+
+def test_a_finished_stream_can_be_created_again() -> None:
     eng = engine()
     sql = "CREATE STREAM s AS SELECT symbol FROM trades WITH ('s.type' = 'memory')"
     eng.execute(sql)
-    with pytest.raises(SqlError, match="already exists"):
-        eng.execute(sql)
+    eng.execute(sql)
+    assert [r["symbol"] for r in eng.sink_memory["s"]] == ["A", "B", "A", "A"]
+
+
+def test_a_later_query_reads_all_of_a_finished_bounded_stream() -> None:
+    async def run() -> list[dict]:
+        eng = engine()
+        await eng.execute_async(
+            f"CREATE STREAM big AS SELECT symbol, qty, ts FROM trades WHERE qty >= 2 {ET}"
+        )
+        [res] = await eng.execute_async(
+            "SELECT symbol, COUNT(*) AS n FROM big GROUP BY symbol WINDOW TUMBLING(1s) "
+            "WITH ('big.event.time.field' = 'ts')"
+        )
+        return res.rows
+
+    # big holds A@1000 (qty 2) and A@2100 (qty 3), re-timed by its ts column
+    assert asyncio.run(run()) == [{"symbol": "A", "n": 1}, {"symbol": "A", "n": 1}]
+
+
+def test_ad_hoc_queries_get_distinct_names() -> None:
+    eng = engine()
+    a = eng.execute(f"SELECT symbol FROM trades {ET}")[0].job.name
+    b = eng.execute(f"SELECT symbol FROM trades {ET}")[0].job.name
+    assert a != b
