@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -c "import velostream, sqlglot, polars" || (echo "install failed" >&2; exit 1)
+	@$(BIN)/python -c "import velostream, velostream_kernel, sqlglot, polars, ipykernel, papermill" \
+		|| (echo "install failed: see the pip output above" >&2; exit 1)
 	@touch $(STAMP)
 
 # The studio: JupyterLab on example-notebooks/ with the Velostream SQL kernel (open
