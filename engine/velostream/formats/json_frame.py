@@ -20,6 +20,11 @@ _EXACT_TYPES = (pl.Int64, pl.Boolean, pl.Null)
 _SPACED_COLON = (b'" :', b'"\t:')
 
 
+def _count(pattern: bytes, raw: bytes) -> int:
+    """Occurrences of a regular expression (values may follow `": "` as json.dumps writes)."""
+    return sum(1 for _ in re.finditer(pattern, raw))
+
+
 def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
     """Complete JSON lines as a DataFrame with exact record-path values, or None to decline.
 
@@ -27,7 +32,7 @@ def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
     integral), Boolean, String, Decimal(38, s) (decimal strings, when all share the scale s),
     Null. Declined: malformed lines, nested values, mixed kinds in a column, integers beyond
     64 bits, decimal strings of several scales or among other strings, keys written with
-    escapes or with space before the colon.
+    escapes or with space before the colon (space after it, as json.dumps writes, is fine).
     """
     if not raw or raw.isspace() or any(s in raw for s in _SPACED_COLON):
         return None
@@ -44,7 +49,7 @@ def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
             return None
         occurrences = raw.count(key + b":")
         nulls = col.null_count()
-        explicit_nulls = raw.count(key + b":null") if nulls else 0
+        explicit_nulls = _count(re.escape(key) + rb":\s*null", raw) if nulls else 0
         non_null = len(col) - nulls
         if occurrences != non_null + explicit_nulls:
             return None  # a value Polars dropped, a duplicate key, or the key nested somewhere
@@ -55,13 +60,13 @@ def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
             vals = col.drop_nulls()
             if len(vals) and (vals == vals.floor()).any():
                 # An integral value: a JSON integer (an int on the record path) or `2.0`?
-                integer = re.compile(re.escape(key) + rb":-?[0-9]+[,}\s]")
+                integer = re.compile(re.escape(key) + rb":\s*-?[0-9]+[,}\s]")
                 if integer.search(raw):
                     return None
             continue
         if dtype != pl.String:
             return None  # nested values, 128-bit integers, ...
-        if raw.count(key + b':"') != non_null:
+        if _count(re.escape(key) + rb':\s*"', raw) != non_null:
             return None  # some values were numbers or booleans that Polars turned into text
         vals = col.drop_nulls()
         n_dec = int(vals.str.contains(_DECIMAL_PATTERN).sum())
