@@ -20,9 +20,10 @@ _EXACT_TYPES = (pl.Int64, pl.Boolean, pl.Null)
 _SPACED_COLON = (b'" :', b'"\t:')
 
 
-def _count(pattern: bytes, raw: bytes) -> int:
-    """Occurrences of a regular expression (values may follow `": "` as json.dumps writes)."""
-    return sum(1 for _ in re.finditer(pattern, raw))
+def _count_after_key(raw: bytes, key: bytes, value_start: bytes) -> int:
+    """How often `key` is followed by `value_start`, with no space or one space after the
+    colon (as json.dumps writes); other spacing undercounts, and the caller then declines."""
+    return raw.count(key + b":" + value_start) + raw.count(key + b": " + value_start)
 
 
 def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
@@ -49,7 +50,7 @@ def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
             return None
         occurrences = raw.count(key + b":")
         nulls = col.null_count()
-        explicit_nulls = _count(re.escape(key) + rb":\s*null", raw) if nulls else 0
+        explicit_nulls = _count_after_key(raw, key, b"null") if nulls else 0
         non_null = len(col) - nulls
         if occurrences != non_null + explicit_nulls:
             return None  # a value Polars dropped, a duplicate key, or the key nested somewhere
@@ -66,7 +67,7 @@ def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
             continue
         if dtype != pl.String:
             return None  # nested values, 128-bit integers, ...
-        if _count(re.escape(key) + rb':\s*"', raw) != non_null:
+        if _count_after_key(raw, key, b'"') != non_null:
             return None  # some values were numbers or booleans that Polars turned into text
         vals = col.drop_nulls()
         n_dec = int(vals.str.contains(_DECIMAL_PATTERN).sum())
