@@ -48,6 +48,11 @@ INT_COLS += ["mink", "maxk"]
 DEC_AGGS = "COUNT(d) AS nd, SUM(d) AS sd, MIN(d) AS mind, MAX(d) AS maxd"
 DEC_COLS = ["nd", "sd", "mind", "maxd", "ad"]
 # Ours: v / (g - 1) is NULL where g = 1; DuckDB would give inf, so it divides by NULLIF.
+HAVINGS = st.sampled_from(["", "", "HAVING COUNT(*) > 30", "HAVING SUM(v) > 0 OR k IS NULL"])
+# Aggregates only: also valid without GROUP BY.
+WINDOW_HAVINGS = st.sampled_from(
+    ["", "", "HAVING COUNT(*) > 30", "HAVING SUM(v) > 0 OR COUNT(k) < COUNT(*)"]
+)
 DIV_OURS = "SUM(v / (g - 1)) AS sdiv"
 DIV_DUCK = "SUM(v / NULLIF(g - 1, 0)) AS sdiv"
 
@@ -128,7 +133,7 @@ def fill_decimal_avg(expected: list[dict], decimals: bool) -> None:
 
 
 @diff_settings(20)
-@given(big_rows(), SHAPES, WHERES, FORMS, BATCH_SIZES, st.booleans(), st.booleans())
+@given(big_rows(), SHAPES, WHERES, FORMS, BATCH_SIZES, st.booleans(), st.booleans(), WINDOW_HAVINGS)
 def test_big_windowed_batches_match_duckdb(
     data: dict,
     shape: tuple,
@@ -137,6 +142,7 @@ def test_big_windowed_batches_match_duckdb(
     batch: int | None,
     shuffled: bool,
     grouped: bool,
+    having: str,
 ) -> None:
     """In order with lateness 0, or shuffled with lateness beyond the disorder: nothing late.
     With GROUP BY k, or without GROUP BY (one row per window)."""
@@ -150,7 +156,7 @@ def test_big_windowed_batches_match_duckdb(
     lateness = 86_400_000 if shuffled else None
     sql = (
         f"SELECT {key}{ours}, _window_start AS ws, _window_end AS we FROM events {where} "
-        f"{group} WINDOW {window} EMIT FINAL {with_clause(lateness, batch)}"
+        f"{group} {having} WINDOW {window} EMIT FINAL {with_clause(lateness, batch)}"
     )
     actual, stats = run_engine(as_form(rows, form, data["decimals"]), sql)
     duck, _ = aggregates(data["decimals"], ours=False)
@@ -158,7 +164,7 @@ def test_big_windowed_batches_match_duckdb(
     expected = run_duckdb(
         rows,
         f"SELECT {key}ws, ws + {size} AS we, {duck} "
-        f"FROM (SELECT *, {starts} AS ws FROM t) {where} GROUP BY ALL",
+        f"FROM (SELECT *, {starts} AS ws FROM t) {where} GROUP BY ALL {having}",
     )
     fill_decimal_avg(expected, data["decimals"])
     assert_same_groups(actual, expected, ["ws", "k"] if grouped else ["ws"], ["we", *cols])
@@ -193,9 +199,6 @@ def test_big_shuffled_batches_drop_late_records_like_the_model(
     fill_decimal_avg(expected, data["decimals"])
     assert_same_groups(actual, expected, ["ws", "k"], cols)
     assert stats.late == model.late
-
-
-HAVINGS = st.sampled_from(["", "", "HAVING COUNT(*) > 30", "HAVING SUM(v) > 0 OR k IS NULL"])
 
 
 @diff_settings(15)
