@@ -15,8 +15,12 @@ fi
 "$venv/bin/python" -m pip install --quiet \
     bytewax==0.21.1 quixstreams==3.28.1 apache-flink==2.3.0 polars duckdb pyarrow orjson \
     2>&1 | grep -v "is ignored" || true
-"$venv/bin/python" -W ignore -c "import bytewax, quixstreams, pyflink, polars, duckdb, pyarrow, orjson" \
-    || { echo "peer install failed" >&2; exit 1; }
+# A dependency of Quix prints a deprecation warning on import: show the output only on failure.
+if ! err="$("$venv/bin/python" -c "import bytewax, quixstreams, pyflink, polars, duckdb, pyarrow, orjson" 2>&1)"; then
+    echo "$err" >&2
+    echo "peer install failed" >&2
+    exit 1
+fi
 if ! command -v java >/dev/null 2>&1; then
     echo "warning: no java on PATH; PyFlink needs Java 11 or 17" >&2
 fi
