@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from diff_helpers import assert_same_groups, decimal_avg, diff_settings, event_rows, run_duckdb
 from diff_helpers import run_engine as run_streaming
 from hypothesis import given
@@ -18,15 +19,8 @@ COLS = ["n", "sv", "maxv", "minf", "sd", "ad"]
 
 
 def engine_sql(spelling: str, where: str, ordered: bool) -> str:
-    """The streaming query under test.
-
-    In order, the lateness is 1ms, not 0: with 0, another key's record at time last + gap
-    moves the watermark to the session's end and closes it just before this key's record at
-    last + gap (exactly one gap on, so "at most gap apart") arrives; whether that record then
-    joins the session depends on how records of equal time interleave, which no batch oracle
-    sees. With 1ms no session closes before an in-order record one gap on has been read.
-    """
-    lateness = ", 'watermark.max_out_of_orderness' = '" + ("1ms" if ordered else "1d") + "'"
+    """The streaming query under test: in order with lateness 0, else with 1d."""
+    lateness = "" if ordered else ", 'watermark.max_out_of_orderness' = '1d'"
     return (
         f"SELECT k, {AGGS}, AVG(d) AS ad, _window_start AS ws, _window_end AS we FROM events "
         f"{where} GROUP BY k WINDOW SESSION({spelling}) EMIT FINAL "
@@ -83,12 +77,23 @@ def test_records_exactly_one_gap_apart_share_a_session() -> None:
         {"id": i, "ts": t, "k": "a", "g": None, "v": 1, "d": None, "f": None}
         for i, t in enumerate([0, 1000, 2000, 3001])
     ]
-    sql = engine_sql("1s", "", ordered=True).replace(
-        ", 'watermark.max_out_of_orderness' = '1ms'", ""
-    )
-    assert "max_out_of_orderness" not in sql
-    actual, _ = run_streaming(rows, sql)
+    actual, _ = run_streaming(rows, engine_sql("1s", "", ordered=True))
     assert sorted((r["ws"], r["we"], r["n"]) for r in actual) == [(0, 3000, 3), (3001, 4001, 1)]
+
+
+@pytest.mark.parametrize("b_first", [True, False])
+def test_another_key_at_the_session_end_does_not_split_it(b_first: bool) -> None:
+    """a@0 (x5), then b@1000 and a@1000 in either order, lateness 0: a@1000 is one gap after
+    a@0, so it joins a's session, even when b@1000 has already moved the watermark to 1000."""
+    keys = ["a"] * 5 + (["b", "a"] if b_first else ["a", "b"])
+    times = [0] * 5 + [1000, 1000]
+    rows = [
+        {"id": i, "ts": t, "k": k, "g": None, "v": 1, "d": None, "f": None}
+        for i, (t, k) in enumerate(zip(times, keys, strict=True))
+    ]
+    actual, _ = run_streaming(rows, engine_sql("1s", "", ordered=True))
+    got = sorted((r["k"], r["ws"], r["we"], r["n"]) for r in actual)
+    assert got == [("a", 0, 2000, 6), ("b", 1000, 2000, 1)]
 
 
 @st.composite
