@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import heapq
 import time
 from collections import deque
@@ -286,31 +287,55 @@ class Job:
             stream = self._until_stopped(stream)
         async for batch in stream:
             self.stats.records_in += len(batch)
-            if ingest is not None:
-                wm = ingest(batch, delay)
-                pipe.close_due()
-            elif simple:
-                self._project_batch(core, batch)
-            elif single_agg:
-                core.push_batch_wm(batch, delay)
-                pipe.close_due()
-                wm = core.wm
-            else:
-                for r in batch:
-                    handle(r)
-                    t = r["_event_time"] - delay
-                    if t > wm:
-                        wm = t
-                        pipe.set_watermark(wm)
-                    if pipe.done:
-                        break
-                pipe.close_due()
+            # A batch makes thousands of small acyclic objects (rows, groups): the cyclic
+            # collector would scan every live row again and again; let it run between batches.
+            paused = gc.isenabled()
+            gc.disable()
+            try:
+                wm = self._process_batch(batch, wm, delay, ingest, simple, single_agg, handle)
+            finally:
+                if paused:
+                    gc.enable()
             self.stats.watermark = wm
             await self._flush()
             if ckpt is not None:
                 await ckpt.after_batch(self, 0, batch)
             if pipe.done or self._stop.is_set():
                 return
+
+    def _process_batch(
+        self,
+        batch: Any,
+        wm: int,
+        delay: int,
+        ingest: Callable[..., int] | None,
+        simple: bool,
+        single_agg: bool,
+        handle: Callable[[dict], None],
+    ) -> int:
+        """Run one batch of the single input through the pipeline; returns the watermark."""
+        pipe = self.pipeline
+        core = pipe.core
+        if ingest is not None:
+            wm = ingest(batch, delay)
+            pipe.close_due()
+        elif simple:
+            self._project_batch(core, batch)
+        elif single_agg:
+            core.push_batch_wm(batch, delay)
+            pipe.close_due()
+            wm = core.wm
+        else:
+            for r in batch:
+                handle(r)
+                t = r["_event_time"] - delay
+                if t > wm:
+                    wm = t
+                    pipe.set_watermark(wm)
+                if pipe.done:
+                    break
+            pipe.close_due()
+        return wm
 
     async def _until_stopped(self, batches: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """The batches of a live source, ending as soon as `stop()` is called."""
