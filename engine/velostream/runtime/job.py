@@ -142,7 +142,7 @@ class Job:
         self.bounded = all(s.bounded for s in sources.values())
         self.columns: list[str] | None = None
         self._sinks_open = False
-        self._stop = asyncio.Event() if _has_loop() else None
+        self._stop = asyncio.Event()  # binds to the running loop when first awaited
         self.error: BaseException | None = None
         self.state = "created"
         self._dead_letter = None
@@ -211,13 +211,10 @@ class Job:
 
     def stop(self) -> None:
         """Ask the job to stop after the current batch."""
-        if self._stop is not None:
-            self._stop.set()
+        self._stop.set()
 
     async def run(self) -> None:
         """Run to the end of bounded input, LIMIT, or `stop()`."""
-        if self._stop is None:
-            self._stop = asyncio.Event()
         self.state = "running"
         opened: list[Source] = []
         try:
@@ -473,11 +470,3 @@ class Job:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
