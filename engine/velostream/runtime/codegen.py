@@ -476,32 +476,15 @@ class Compiler:
         return self._call(n)
 
     def _lookup_scalar(self, name: str, node: exp.Expression) -> Callable[..., Any]:
-        entry = F.SCALARS.get(name)
-        if entry is None:
-            raise SqlError(
-                f"unknown function {name}{_did_you_mean(name)}",
-                kind="name",
-                token=name,
-                expected=["a function listed by SHOW FUNCTIONS"],
-                **position_of(node),
-            )
-        fn = entry.fn
-        return _null_safe(fn) if entry.null_propagating else fn
+        entry = _scalar_entry(name, node)
+        return _null_safe(entry.fn) if entry.null_propagating else entry.fn
 
     def _call(self, node: exp.Expression) -> str:
         name = function_name(node)
         args = function_args(node)
         if not args and name in _NO_ARG_COLUMNS:  # TIMESTAMP() is the record's _timestamp
             return self.resolver.column(exp.column(_NO_ARG_COLUMNS[name]), self)
-        entry = F.SCALARS.get(name)
-        if entry is None:
-            raise SqlError(
-                f"unknown function {name}{_did_you_mean(name)}",
-                kind="name",
-                token=name,
-                expected=["a function listed by SHOW FUNCTIONS"],
-                **position_of(node),
-            )
+        entry = _scalar_entry(name, node)
         if len(args) < entry.min_args or (
             entry.max_args is not None and len(args) > entry.max_args
         ):
@@ -538,6 +521,20 @@ def define(source: str, env: dict[str, Any], name: str) -> Any:
         code = compile(source, "<velostream>", "exec")
     exec(code, env)
     return env[name]
+
+
+def _scalar_entry(name: str, node: exp.Expression) -> F.ScalarFunction:
+    """The registry entry of a scalar function, or an error that names it and points at it."""
+    entry = F.SCALARS.get(name)
+    if entry is None:
+        raise SqlError(
+            f"unknown function {name}{_did_you_mean(name)}",
+            kind="name",
+            token=name,
+            expected=["a function listed by SHOW FUNCTIONS"],
+            **position_of(node),
+        )
+    return entry
 
 
 def _did_you_mean(name: str) -> str:
