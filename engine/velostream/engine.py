@@ -318,7 +318,8 @@ class Engine:
         res = Result(stmt, "rows")
 
         def collect(rows: Rows) -> Any:
-            res.rows.extend(rows)
+            if job.bounded or on_rows is None:  # a live query's rows go to on_rows only:
+                res.rows.extend(rows)  # kept, they would grow for as long as it runs
             if on_rows is not None:
                 return on_rows(stmt, rows)
             return None
