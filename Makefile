@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test setup lint format bench clean
+.PHONY: run test setup chromium lint format bench clean
 
 setup: $(STAMP)
 
@@ -24,7 +24,15 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/jupyter lab --allow-root --no-browser --ip=127.0.0.1 --notebook-dir=example-notebooks
 
-test: setup
+# The browser test (tests/lab) drives Debian's Chromium: install it when it is missing and we are
+# root (CI); otherwise that test skips and says why.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium; \
+	fi
+
+test: setup chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
