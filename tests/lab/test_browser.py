@@ -200,9 +200,11 @@ def _drive_quickstart(page, url: str, screenshot: Path) -> None:
     chart = cell.locator(".js-plotly-plot").first
     expect(chart).to_be_visible(timeout=UI_TIMEOUT_MS)
     assert indicator.get_attribute("data-status") == "busy", "the query ended before Stop"
-    # Reported, not asserted: jupyterlab-plotly 7.1 ignores a display update of a drawn chart.
+    # The chart is redrawn as windows close: after several seconds a trace has several points
+    # (one per closed one-second window), not just the first.
     points = chart.evaluate("e => (e.data || []).map(t => (t.x || []).length)")
     print(f"chart points per trace before Stop: {points} (table rows: {table_rows(table)})")
+    assert points and max(points) >= 2, f"the chart did not update: points per trace {points}"
 
     stop = panel.locator(".jp-Toolbar [data-command='notebook:interrupt-kernel']").first
     expect(stop).to_be_visible()

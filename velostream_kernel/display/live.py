@@ -86,6 +86,10 @@ class LiveResult:
         kind = "update_display_data" if did in self._shown else "display_data"
         if kind == "update_display_data":
             self.updates += 1
+            if PLOTLY_MIME in data:
+                # JupyterLab's Plotly renderer ignores new data for a chart it has drawn; a
+                # display whose MIME type changes gets a fresh renderer, so pass through text.
+                self.publish(kind, {"text/plain": data.get("text/plain", "")}, did, {})
         self._shown.add(did)
         self.publish(kind, data, did, {"velostream": meta} if meta else {})
 
