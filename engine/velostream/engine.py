@@ -19,10 +19,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from velostream.connectors import registry
+from velostream.connectors.base import Source
+from velostream.connectors.registry import split_properties
 from velostream.errors import SqlError
 from velostream.plan.columns import output_columns
-from velostream.plan.logical import QueryPlan
-from velostream.plan.planner import Catalog, Planner, split_props
+from velostream.plan.logical import QueryPlan, SourceRef
+from velostream.plan.planner import Catalog, Planner
 from velostream.runtime.job import Channel, ChannelSource, Job
 from velostream.sql.ast import Statement
 from velostream.sql.parse import parse_script
@@ -91,48 +94,24 @@ class Engine:
         sink: bool = True,
     ) -> Job:
         """Plan a statement and create (not start) its job."""
-        from velostream.connectors import registry
-
         plan = self.plan(stmt)
-        sources = {}
         job_name = stmt.name or f"query_{next(self._query_numbers)}"
-        try:
-            for i, leaf in enumerate(_leaves(plan, self)):
-                ref = leaf.ref
-                if ref.upstream is not None:
-                    channel = self.channels.get(ref.upstream)
-                    upstream_job = self.jobs.get(ref.upstream)
-                    if channel is None or upstream_job is None:
-                        raise SqlError(f"stream '{ref.name}' is not running", kind="name")
-                    sources[i] = ChannelSource(
-                        ref.name, channel.subscribe(), upstream_job.bounded, ref.props
-                    )
-                    continue
-                props = dict(ref.props)
-                registry.validate(ref.name, "source", props)
-                sources[i] = registry.create_source(
-                    ref.name, props, memory=self.catalog.memory, on_warning=self.warn
-                )
-            sinks = []
-            if sink and stmt.name and stmt.kind in ("create_stream", "create_table", "insert"):
-                per, _ = split_props(stmt.properties, [stmt.name.lower()])
-                sprops = per.get(stmt.name.lower(), {})
-                if "type" in sprops:
-                    registry.validate(stmt.name.lower(), "sink", sprops)
-                    sinks.append(
-                        registry.create_sink(stmt.name.lower(), sprops, memory=self.sink_memory)
-                    )
-        except SqlError as e:
-            raise locate(e, stmt) from None
         channel = None
         if stmt.kind in ("create_stream", "create_table") and stmt.name:
             channel = Channel()
-        job = Job(job_name, plan, sources, sinks, outputs or [], channel, self.warn)
+        job = Job(job_name, plan, {}, [], outputs or [], channel, self.warn)
+        try:
+            for i, leaf in enumerate(job.leaves):  # one connector per input of the pipeline
+                job.sources[i] = self._source_for(leaf.ref)
+            if sink and stmt.name and stmt.kind in ("create_stream", "create_table", "insert"):
+                name = stmt.name.lower()
+                sprops = split_properties(stmt.properties, [name])[0][name]
+                if "type" in sprops:
+                    job.sinks.append(registry.create_sink(name, sprops, memory=self.sink_memory))
+        except SqlError as e:
+            raise locate(e, stmt) from None
         if channel is not None and job.bounded:
             channel.history = []
-        # Leaves are numbered as the pipeline built them; keep them aligned with the sources.
-        if len(job.leaves) != len(sources):
-            raise SqlError("internal error: sources and pipeline inputs differ", kind="runtime")
         return job
 
     def validate(self, sql: str, path: str | None = None) -> tuple[list[SqlError], list[str]]:
@@ -191,6 +170,18 @@ class Engine:
         if limit is None:
             return
         job.set_row_limit(limit if job.row_limit is None else min(job.row_limit, limit))
+
+    def _source_for(self, ref: SourceRef) -> Source:
+        """The connector a query input reads: another job's output, or its WITH type."""
+        if ref.upstream is None:
+            return registry.create_source(
+                ref.name, dict(ref.props), memory=self.catalog.memory, on_warning=self.warn
+            )
+        channel = self.channels.get(ref.upstream)
+        upstream_job = self.jobs.get(ref.upstream)
+        if channel is None or upstream_job is None:
+            raise SqlError(f"stream '{ref.name}' is not running", kind="name")
+        return ChannelSource(ref.name, channel.subscribe(), upstream_job.bounded, ref.props)
 
     def _register_output(self, stmt: Statement, job: Job) -> None:
         name = stmt.name.lower() if stmt.name else None
@@ -432,14 +423,6 @@ async def _run_located(job: Job, stmt: Statement) -> None:
         if e.path is None:
             e.path = stmt.path
         raise locate(e, stmt) from None
-
-
-def _leaves(plan: QueryPlan, engine: Engine) -> list:
-    from velostream.runtime.pipeline import Pipeline
-
-    # A throwaway pipeline tells which connectors the job reads, in its input order.
-    pipe = Pipeline(plan, lambda row, ts: None, lambda r, why: None)
-    return pipe.leaves
 
 
 def _order_rows(rows: Rows, plan: QueryPlan) -> Rows:

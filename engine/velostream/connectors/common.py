@@ -117,6 +117,25 @@ class MalformedPolicy:
         self.errors.dead_lettered += 1
 
 
+def event_time_extractor(props: dict[str, str]) -> EventTimeExtractor | None:
+    """The reader of `event.time.field` (in `event.time.format`), if the source names one."""
+    field = props.get("event.time.field")
+    return EventTimeExtractor(field, props.get("event.time.format")) if field else None
+
+
+def malformed_policy(
+    name: str, errors: ErrorStats, on_warning: Callable[[str], None], props: dict[str, str]
+) -> MalformedPolicy:
+    """The `on.error` / `dead.letter.path` handling of a source's malformed records."""
+    return MalformedPolicy(
+        name,
+        errors,
+        on_warning,
+        props.get("on.error", "skip").lower(),
+        props.get("dead.letter.path"),
+    )
+
+
 def stamp_records(
     records: list[Record],
     first_offset: int,

@@ -15,15 +15,15 @@ import orjson
 
 from velostream.connectors.base import Record, Source
 from velostream.connectors.common import (
-    MalformedPolicy,
+    event_time_extractor,
     frame_with_system_columns,
+    malformed_policy,
     parse_bool,
     parse_duration_ms,
     stamp_records,
 )
 from velostream.errors import ConfigError
 from velostream.formats.csv import infer_column, split_rows
-from velostream.formats.event_time import EventTimeExtractor
 from velostream.formats.json import convert_batch_decimals
 from velostream.formats.json_frame import jsonl_frame
 
@@ -95,17 +95,8 @@ class FileSource(Source):
         self.batch_size = max(1, int(props.get("batch.size", "8192")))
         self.delimiter = props.get("delimiter", ",") or ","
         self.quote = props.get("quote", '"') or '"'
-        field = props.get("event.time.field")
-        self.extractor = (
-            EventTimeExtractor(field, props.get("event.time.format")) if field else None
-        )
-        self.bad = MalformedPolicy(
-            name,
-            self.errors,
-            self.on_warning,
-            props.get("on.error", "skip").lower(),
-            props.get("dead.letter.path"),
-        )
+        self.extractor = event_time_extractor(props)
+        self.bad = malformed_policy(name, self.errors, self.on_warning, props)
         self._files: list[str] = []
         self._states: dict[str, _FileState] = {}
         self._offset = 0

@@ -10,12 +10,12 @@ from typing import Any
 
 from velostream.connectors.base import SYSTEM_COLUMNS, Record, Sink, Source
 from velostream.connectors.common import (
-    MalformedPolicy,
+    event_time_extractor,
     frame_with_system_columns,
+    malformed_policy,
     now_ms,
     stamp_records,
 )
-from velostream.formats.event_time import EventTimeExtractor
 from velostream.formats.json import shape_row
 
 
@@ -64,17 +64,8 @@ class MemorySource(Source):
         # Columnar slices amortise per-batch work better when larger (measured: 64k rows is
         # about a third faster than 8k); a given batch.size applies to both.
         self.frame_size = max(1, int(props.get("batch.size", "65536")))
-        field = props.get("event.time.field")
-        self.extractor = (
-            EventTimeExtractor(field, props.get("event.time.format")) if field else None
-        )
-        self.bad = MalformedPolicy(
-            name,
-            self.errors,
-            self.on_warning,
-            props.get("on.error", "skip").lower(),
-            props.get("dead.letter.path"),
-        )
+        self.extractor = event_time_extractor(props)
+        self.bad = malformed_policy(name, self.errors, self.on_warning, props)
 
     def known_columns(self) -> list[str] | None:
         """Column names of the first row (or of the Arrow/Polars schema)."""

@@ -36,8 +36,13 @@ from decimal import Decimal
 from typing import Any
 
 from velostream.connectors.base import Record, Source
-from velostream.connectors.common import MalformedPolicy, now_ms, parse_bool
-from velostream.formats.event_time import EventTimeError, EventTimeExtractor, parse_iso8601
+from velostream.connectors.common import (
+    event_time_extractor,
+    malformed_policy,
+    now_ms,
+    parse_bool,
+)
+from velostream.formats.event_time import EventTimeError, parse_iso8601
 
 PRESETS = {
     "trades": (
@@ -229,18 +234,9 @@ class SyntheticSource(Source):
             self.start_ms = parse_start_time(props["start.time"])
         else:
             self.start_ms = BOUNDED_START_MS if self.bounded else now_ms()
-        field_name = props.get("event.time.field")
-        self.extractor = (
-            EventTimeExtractor(field_name, props.get("event.time.format")) if field_name else None
-        )
+        self.extractor = event_time_extractor(props)
         self.time_column = next((c.name for c in self.schema if c.type == "timestamp"), None)
-        self.bad = MalformedPolicy(
-            name,
-            self.errors,
-            self.on_warning,
-            props.get("on.error", "skip").lower(),
-            props.get("dead.letter.path"),
-        )
+        self.bad = malformed_policy(name, self.errors, self.on_warning, props)
         self._rng = random.Random(self.seed)
         self._gens: list[tuple[str, Callable[[Record, int], Any]]] | None = None
         # The wall clock and the sleep used for pacing (tests replace them with fakes).

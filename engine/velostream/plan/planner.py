@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from velostream.connectors.common import parse_duration_ms
+from velostream.connectors.registry import split_properties, validate_job
 from velostream.errors import ConfigError, SqlError, position_of
 from velostream.plan.logical import JoinSpec, QueryPlan, SourceRef, WindowSpec
 from velostream.runtime.codegen import contains_aggregate, interval_millis
@@ -25,44 +27,15 @@ class Catalog:
 
 def parse_duration(text: str, key: str) -> int:
     """A duration property value ('30s', '5m', '0ms', '1d', or plain milliseconds) in ms."""
-    from velostream.sql.durations import to_millis
-
-    t = text.strip().strip("'\"").strip()
-    if t.isdigit():
-        return int(t)
-    i = len(t)
-    while i > 0 and t[i - 1].isalpha():
-        i -= 1
-    amount, unit = t[:i].strip(), t[i:]
-    ms = to_millis(amount, unit) if amount and unit else None
-    if ms is None:
-        parts = t.split()
-        if len(parts) == 2:
-            ms = to_millis(parts[0], parts[1])
-    if ms is None:
+    try:
+        return parse_duration_ms(text.strip().strip("'\""))
+    except ValueError:
         raise ConfigError(
             f"property '{key}' has a bad duration {text!r}",
             kind="property",
             token=key,
             expected=["a duration such as '500ms', '30s', '5m', '1h' or '1d'"],
-        )
-    return ms
-
-
-def split_props(props: dict[str, str], names: list[str]) -> tuple[dict[str, dict[str, str]], dict]:
-    """Split WITH properties into per-name dicts (prefix stripped) and job-level keys."""
-    per: dict[str, dict[str, str]] = {n: {} for n in names}
-    job: dict[str, str] = {}
-    by_len = sorted(names, key=len, reverse=True)
-    for key, value in props.items():
-        k = key.lower()
-        for n in by_len:
-            if k.startswith(n + "."):
-                per[n][k[len(n) + 1 :]] = value
-                break
-        else:
-            job[k] = value
-    return per, job
+        ) from None
 
 
 def output_name(item: exp.Expression, index: int, counter: list[int]) -> str:
@@ -111,7 +84,7 @@ class Planner:
             jname, jalias = _table_name(j.this)
             refs.append(SourceRef(name=jname, alias=jalias, props={}, order=i))
         names = sorted({r.name for r in refs} | ({stmt.name.lower()} if stmt.name else set()))
-        per, job = split_props(stmt.properties, names)
+        per, job = split_properties(stmt.properties, names)
         for r in refs:
             r.props = dict(per.get(r.name, {}))
         default_delay = (
@@ -186,8 +159,6 @@ class Planner:
                     "LIMIT takes a whole number", kind="syntax", token=lim.sql()
                 ) from None
         order_by = list(sel.args["order"].expressions) if sel.args.get("order") else []
-        from velostream.connectors.registry import validate_job
-
         validate_job(job, names)
         late = job.get("late.data.strategy", "drop").lower()
         if late not in ("drop", "dead_letter"):

@@ -20,17 +20,7 @@ from velostream import values as V
 from velostream.errors import SqlError, position_of
 from velostream.functions import registry as F
 from velostream.sql.ast import Duration
-
-_UNITS_MS = {
-    "NANOSECOND": 1e-6,
-    "MICROSECOND": 1e-3,
-    "MILLISECOND": 1,
-    "SECOND": 1000,
-    "MINUTE": 60_000,
-    "HOUR": 3_600_000,
-    "DAY": 86_400_000,
-    "WEEK": 604_800_000,
-}
+from velostream.sql.durations import LONG_UNIT_NAMES, to_millis
 
 
 def interval_millis(node: exp.Expression) -> int:
@@ -39,15 +29,14 @@ def interval_millis(node: exp.Expression) -> int:
         return node.millis
     if isinstance(node, exp.Interval):
         value = node.this.name if node.this is not None else "0"
-        unit = node.text("unit").upper()
+        unit = node.text("unit")
         parts = value.split()
         if not unit and len(parts) == 2:  # INTERVAL '5 MINUTE'
             value, unit = parts
-        unit = unit.rstrip("S") if unit.endswith("S") and unit != "S" else unit
-        unit = {"MS": "MILLISECOND", "SEC": "SECOND", "MIN": "MINUTE"}.get(unit, unit)
-        if unit not in _UNITS_MS:
-            raise SqlError(f"unknown interval unit {unit!r}", kind="type")
-        return int(float(value) * _UNITS_MS[unit])
+        ms = to_millis(value, unit)
+        if ms is None:
+            raise SqlError(f"bad interval {node.sql()!r}", kind="type", expected=LONG_UNIT_NAMES)
+        return ms
     raise SqlError(f"expected an interval, got {node.sql()}", kind="type")
 
 

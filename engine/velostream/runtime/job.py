@@ -17,7 +17,7 @@ import orjson
 
 from velostream import values as V
 from velostream.connectors.base import Sink, Source
-from velostream.formats.event_time import EventTimeExtractor
+from velostream.connectors.common import event_time_extractor
 from velostream.plan.logical import QueryPlan
 from velostream.runtime.checkpoint import Checkpointer, checkpointer_for
 from velostream.runtime.pipeline import Leaf, Pipeline
@@ -88,11 +88,8 @@ class ChannelSource(Source):
         super().__init__(name, props or {})
         self.queue = queue
         self.bounded = bounded
-        field = self.props.get("event.time.field")
         # '<stream>.event.time.field' re-times the rows; else they keep the upstream's time.
-        self.event_time = (
-            EventTimeExtractor(field, self.props.get("event.time.format")) if field else None
-        )
+        self.event_time = event_time_extractor(self.props)
 
     async def batches(self) -> AsyncIterator[list[dict]]:
         offset = 0
@@ -138,8 +135,7 @@ class Job:
         self.pending: list[tuple[dict, int]] = []
         self.pipeline = Pipeline(plan, self._collect, self._late)
         self.leaves: list[Leaf] = self.pipeline.leaves
-        self.sources = sources  # leaf index -> connector
-        self.bounded = all(s.bounded for s in sources.values())
+        self.sources = sources  # leaf index -> connector (the engine fills it from `leaves`)
         self.columns: list[str] | None = None
         self._sinks_open = False
         self._stop = asyncio.Event()  # binds to the running loop when first awaited
@@ -199,6 +195,11 @@ class Job:
         self._sinks_open = True
 
     # -- running -------------------------------------------------------------------------
+
+    @property
+    def bounded(self) -> bool:
+        """True when every input ends (a file read once, a synthetic source with a count)."""
+        return all(s.bounded for s in self.sources.values())
 
     def set_row_limit(self, limit: int | None) -> None:
         """Stop after `limit` output rows; None lifts any limit (also the query's LIMIT)."""
