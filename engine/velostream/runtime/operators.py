@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from velostream import values as V
+from velostream.functions import registry as F
 from velostream.plan.logical import QueryPlan
 from velostream.runtime.codegen import Compiler, define
 from velostream.runtime.compile import (
@@ -229,28 +230,11 @@ class OverState:
         if f == "NTH_VALUE":
             n = int(s.constants[0]) if s.constants else 1
             return vals[n - 1] if 0 < n <= len(vals) else None
-        if f == "SUM":
-            total = vals[0]
-            for v in vals[1:]:
-                total = V.add(total, v)
-            return total
-        if f == "AVG":
-            total = vals[0]
-            for v in vals[1:]:
-                total = V.add(total, v)
-            return V.div(total, len(vals)) if not isinstance(total, int) else total / len(vals)
-        if f == "MIN":
-            best = vals[0]
-            for v in vals[1:]:
-                if V.lt(v, best):
-                    best = v
-            return best
-        if f == "MAX":
-            best = vals[0]
-            for v in vals[1:]:
-                if V.gt(v, best):
-                    best = v
-            return best
+        if f in ("SUM", "AVG", "MIN", "MAX"):  # the aggregate functions' own accumulators
+            acc = F.AGGREGATES[f].factory()
+            for v in vals:
+                acc.add(v)
+            return acc.result()
         return None
 
 
