@@ -61,7 +61,7 @@ class Pipeline:
         self, i: int, j: JoinSpec, main: SourceRef, on_late: OnLate, depth: int
     ) -> None:
         plan = self.plan
-        left_joined = i > 0 or (i > 0 and self.interval is not None)
+        left_joined = i > 0  # after the first join, the left side is an already joined row
         lres = RowResolver(plan, joined=left_joined)
         lcomp = Compiler(lres)
         left_key = lcomp.function("r", _tuple(lcomp, j.left_keys))
@@ -87,8 +87,7 @@ class Pipeline:
             )
             self.leaves.append(Leaf(right, self.push_right, (1, right.order)))
             return
-        pk = None
-        table = TableState(right_key, pk)
+        table = TableState(right_key, None)  # keyed by the join key unless a plan says more
         self.lookups.append(
             StreamTableJoin(j.kind, main.alias, right.alias, left_key, table, condition)
         )
