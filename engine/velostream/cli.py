@@ -72,7 +72,30 @@ def _csv_cell(c: str) -> str:
     return '"' + c.replace('"', '""') + '"' if any(ch in c for ch in ',"\n') else c
 
 
-@click.group()
+class _Commands(click.Group):
+    """The built-in commands plus those other packages add through the `velostream.commands`
+    entry points (the Jupyter layer's `deploy`, `scheduler`, ...: the engine never imports
+    them, and each is loaded only when it is asked for)."""
+
+    @staticmethod
+    def _plugins() -> dict[str, Any]:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group="velostream.commands")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, sorted."""
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """A built-in command, else the entry point of that name, loaded now."""
+        cmd = super().get_command(ctx, name)
+        if cmd is None and (ep := self._plugins().get(name)) is not None:
+            cmd = ep.load()
+        return cmd
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="velostream-studio", prog_name="velo")
 def main() -> None:
     """Velostream streaming SQL: run, validate and explain .sql files."""
