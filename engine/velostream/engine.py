@@ -125,9 +125,16 @@ class Engine:
             script = parse_script(sql, path)
         except _E as e:
             return [e], []
+        return self.validate_statements(script.statements), list(script.warnings)
+
+    def validate_statements(self, statements: list[Statement]) -> list[SqlError]:
+        """Check parsed statements in order (each may use the streams the earlier ones
+        create) without running them; one error per failing statement."""
+        from velostream.errors import SqlError as _E
+
         errors: list[SqlError] = []
         stream_columns: dict[str, list[str] | None] = {}
-        for stmt in script.statements:
+        for stmt in statements:
             try:
                 if stmt.kind in ("show", "describe"):
                     continue
@@ -150,9 +157,9 @@ class Engine:
                     self.jobs[job.name] = job
             except _E as e:
                 if e.path is None:
-                    e.path = path
+                    e.path = stmt.path
                 errors.append(e)
-        return errors, list(script.warnings)
+        return errors
 
     def _check_columns(self, plan: QueryPlan, streams: dict[str, list[str] | None]) -> None:
         from velostream.plan.columns import check_columns, known_columns
@@ -229,10 +236,15 @@ class Engine:
         return results
 
     async def execute_statement(
-        self, stmt: Statement, on_rows: Callable[[Statement, Rows], Any] | None = None
+        self,
+        stmt: Statement,
+        on_rows: Callable[[Statement, Rows], Any] | None = None,
+        row_limit: int | None = None,
     ) -> Result:
         """Run one parsed statement: SHOW/DESCRIBE/EXPLAIN answer at once, CREATE starts a
-        background job (`result.task`), a bounded SELECT runs to its end."""
+        background job (`result.task`), a bounded SELECT runs to its end. `row_limit` stops
+        the query after that many output rows."""
+        self._row_limit = row_limit
         started: list[tuple[Job, asyncio.Task]] = []
         try:
             res = await self._execute_one(stmt, on_rows, started)
