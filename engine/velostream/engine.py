@@ -23,6 +23,7 @@ from velostream.connectors import registry
 from velostream.connectors.base import Source
 from velostream.connectors.registry import split_properties
 from velostream.errors import SqlError
+from velostream.metrics.registry import EngineMetrics
 from velostream.plan.columns import output_columns
 from velostream.plan.logical import QueryPlan, SourceRef
 from velostream.plan.planner import Catalog, Planner
@@ -61,6 +62,7 @@ class Engine:
         self._tasks: dict[str, asyncio.Task] = {}
         self._row_limit: int | None = None
         self._query_numbers = itertools.count(1)  # names of ad-hoc queries: query_1, query_2..
+        self.metrics = EngineMetrics()  # this session's Prometheus registry (velostream.metrics)
 
     # -- registration --------------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class Engine:
                 sprops = split_properties(stmt.properties, [name])[0][name]
                 if "type" in sprops:
                     job.sinks.append(registry.create_sink(name, sprops, memory=self.sink_memory))
+            self.metrics.attach(job, stmt, output_columns(plan), self.warn)  # engine + @metric
         except SqlError as e:
             raise locate(e, stmt) from None
         if channel is not None and job.bounded:

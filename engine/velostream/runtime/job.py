@@ -145,6 +145,8 @@ class Job:
         # Checkpoints ('state.store' = 'sqlite'); None keeps the loops free of any of its work.
         self.checkpointer: Checkpointer | None = checkpointer_for(name, plan)
         self.start_wm = -(2**63)  # a restored job starts from its checkpoint's watermark
+        # Called once per input batch with its processing time in seconds (metrics).
+        self.on_batch: Callable[[float], None] | None = None
 
     # -- output --------------------------------------------------------------------------
 
@@ -221,6 +223,10 @@ class Job:
         try:
             if self.checkpointer is not None:
                 self.checkpointer.start(self)  # may restore state and wrap sources to resume
+            for c in [*self.sources.values(), *self.sinks]:  # Kafka: group id, key, commits
+                bind = getattr(c, "bind_job", None)
+                if bind is not None:
+                    bind(self)
             for s in self.sources.values():
                 await s.open()
                 opened.append(s)
@@ -230,13 +236,18 @@ class Job:
                 await self._run_merged()
             else:
                 await self._run_live()
-            if not self.pipeline.done and not self._stop.is_set():
+            complete = not self.pipeline.done and not self._stop.is_set()
+            if complete:
                 self.pipeline.finish()
             await self._flush()
             if self.sinks and not self._sinks_open:
                 await self._open_sinks([c for c in self.plan_columns() if c != "*"])
             if self.checkpointer is not None:
                 await self.checkpointer.save(self)
+            for s in self.sources.values():  # the sinks have everything: commit source offsets
+                on_end = getattr(s, "on_end", None)
+                if on_end is not None:
+                    await on_end(complete)
             self.state = "stopped" if self._stop.is_set() else "finished"
         except asyncio.CancelledError:
             self.state = "stopped"
@@ -283,7 +294,9 @@ class Job:
         stream = frames() if frames is not None else src.batches()
         if not src.bounded:  # a live source may wait for input: stop must not wait with it
             stream = self._until_stopped(stream)
+        ack = getattr(src, "ack", None)  # told once the sinks have a batch's output
         async for batch in stream:
+            t0 = time.perf_counter()
             self.stats.records_in += len(batch)
             # A batch makes thousands of small acyclic objects (rows, groups): the cyclic
             # collector would scan every live row again and again; let it run between batches.
@@ -296,6 +309,10 @@ class Job:
                     gc.enable()
             self.stats.watermark = wm
             await self._flush()
+            if self.on_batch is not None:
+                self.on_batch(time.perf_counter() - t0)
+            if ack is not None:
+                await ack(batch)
             if ckpt is not None:
                 await ckpt.after_batch(self, 0, batch)
             if pipe.done or self._stop.is_set():
@@ -401,6 +418,7 @@ class Job:
         pipe = self.pipeline
         wm = self.start_wm
         n = 0
+        t0 = time.perf_counter()
         while heap:
             _, _, _, i = heapq.heappop(heap)
             r = bufs[i].popleft()
@@ -419,6 +437,10 @@ class Job:
             if n % 4096 == 0 or not heap:
                 self.stats.watermark = wm
                 await self._flush()
+                if self.on_batch is not None:  # a merged run's "batch": 4096 records
+                    t1 = time.perf_counter()
+                    self.on_batch(t1 - t0)
+                    t0 = t1
                 if ckpt is not None:
                     await ckpt.at_merge_point(self, bufs)
                 if pipe.done or self._stop.is_set():
@@ -450,6 +472,7 @@ class Job:
                 if batch is None:
                     live -= 1
                     continue
+                t0 = time.perf_counter()
                 leaf = self.leaves[i]
                 delay = leaf.ref.delay_ms
                 self.stats.records_in += len(batch)
@@ -462,6 +485,11 @@ class Job:
                 pipe.close_due()
                 self.stats.watermark = wm
                 await self._flush()
+                if self.on_batch is not None:
+                    self.on_batch(time.perf_counter() - t0)
+                ack = getattr(self.sources[i], "ack", None)
+                if ack is not None:
+                    await ack(batch)
                 if ckpt is not None:
                     await ckpt.after_batch(self, i, batch)
                 if pipe.done:
