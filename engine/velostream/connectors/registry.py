@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from velostream.connectors import kafka_config
 from velostream.connectors.base import PropSpec, Sink, Source
 from velostream.connectors.common import parse_bool, parse_duration_ms
 from velostream.errors import ConfigError
@@ -32,6 +33,23 @@ class ConnectorType:
 
 ON_ERROR = ("skip", "fail", "dead_letter")
 FILE_FORMATS = ("jsonl", "json_lines", "jsonlines", "ndjson", "json", "csv")
+# Message value formats (formats/codecs.py `value_codec`) and the keys avro/protobuf read, for
+# connectors that carry opaque bytes (Kafka, Redis) to include in their declared keys.
+VALUE_FORMATS = ("json", "avro", "protobuf")
+FORMAT_PROPS: tuple[PropSpec, ...] = (
+    PropSpec("avro.schema", help="Avro record schema, inline JSON"),
+    PropSpec("avro.schema.file", help="Avro record schema file (.avsc)"),
+    PropSpec("avro.writer.schema", help="schema old values were written with (evolution)"),
+    PropSpec("avro.writer.schema.file", help="file of avro.writer.schema"),
+    PropSpec("schema.registry.url", help="Confluent-compatible schema registry (wire format)"),
+    PropSpec("schema.registry.subject", help="registry subject (default <topic>-value)"),
+    PropSpec("schema.registry.basic.auth.user.info", help="registry credentials 'user:password'"),
+    PropSpec("protobuf.file", help="the .proto file, compiled at start"),
+    PropSpec("protobuf.schema.file", help="alias of protobuf.file"),
+    PropSpec("protobuf.schema", help="the .proto text inline"),
+    PropSpec("protobuf.message", help="message type (may be left out when the file has one)"),
+    PropSpec("protobuf.include", help="more import folders for the .proto, comma-separated"),
+)
 
 # Keys every source accepts, whatever its type.
 COMMON_SOURCE_PROPS: tuple[PropSpec, ...] = (
@@ -103,14 +121,27 @@ MEMORY_SINK = ConnectorType(
     "memory", "sink", (PropSpec("type", help="connector type"),), "rows collected in a list"
 )
 
+KAFKA_SOURCE = ConnectorType(
+    "kafka_source",
+    "source",
+    (*kafka_config.SOURCE_PROPS, *FORMAT_PROPS),
+    "records from a Kafka topic (aiokafka); bounded with 'end'",
+)
+KAFKA_SINK = ConnectorType(
+    "kafka_sink",
+    "sink",
+    (*kafka_config.SINK_PROPS, *FORMAT_PROPS),
+    "output rows as messages of a Kafka topic, keyed by PRIMARY KEY / GROUP BY",
+)
+
 SOURCE_TYPES: dict[str, ConnectorType] = {
-    t.type: t for t in (FILE_SOURCE, SYNTHETIC, MEMORY_SOURCE)
+    t.type: t for t in (FILE_SOURCE, SYNTHETIC, MEMORY_SOURCE, KAFKA_SOURCE)
 }
-SINK_TYPES: dict[str, ConnectorType] = {t.type: t for t in (FILE_SINK, MEMORY_SINK)}
+SINK_TYPES: dict[str, ConnectorType] = {
+    t.type: t for t in (FILE_SINK, MEMORY_SINK, KAFKA_SINK)
+}
 # Names the dialect knows but this engine does not implement yet.
 PLANNED_TYPES = (
-    "kafka_source",
-    "kafka_sink",
     "postgres_source",
     "postgres_sink",
     "redis_source",
@@ -281,8 +312,10 @@ def validate(
                 name, spec.name, f"missing required property '{name}.{spec.name}' for {ctype.type}"
             )
     if role == "source":
-        if props.get("on.error", "skip").lower() == "dead_letter" and not props.get(
-            "dead.letter.path"
+        if (
+            props.get("on.error", "skip").lower() == "dead_letter"
+            and not props.get("dead.letter.path")
+            and not (ctype.type == "kafka_source" and props.get("dead.letter.topic"))
         ):
             raise _err(
                 name,
@@ -296,6 +329,12 @@ def validate(
             raise _err(name, "watch", f"'{name}.watch' = 'true' needs format jsonl or csv")
     if ctype.type == "synthetic":
         _validate_synthetic(name, props)
+    if ctype.type in ("kafka_source", "kafka_sink"):
+        for key, value in props.items():
+            try:
+                kafka_config.check_value(key, value)
+            except ValueError as exc:
+                raise _err(name, key, f"bad value for '{name}.{key}': {exc}") from None
 
 
 def _validate_synthetic(name: str, props: dict[str, str]) -> None:
@@ -374,6 +413,10 @@ def create_source(
         from velostream.connectors.synthetic import SyntheticSource
 
         return SyntheticSource(name, props, on_warning)
+    if ctype.type == "kafka_source":
+        from velostream.connectors.kafka_source import KafkaSource
+
+        return KafkaSource(name, props, on_warning)
     from velostream.connectors.memory import MemorySource
 
     if memory is None or name not in memory:
@@ -392,6 +435,10 @@ def create_sink(name: str, props: dict[str, str], memory: dict[str, Any] | None 
         from velostream.connectors.file_sink import FileSink
 
         return FileSink(name, props)
+    if ctype.type == "kafka_sink":
+        from velostream.connectors.kafka_sink import KafkaSink
+
+        return KafkaSink(name, props)
     from velostream.connectors.memory import MemorySink
 
     return MemorySink(name, props, memory)

@@ -91,12 +91,14 @@ class JsonCodec(Codec):
 
 # format name -> factory(props of the connector, with its prefix removed)
 CODECS: dict[str, Callable[[dict[str, str]], Codec]] = {"json": lambda props: JsonCodec()}
+# Codecs whose modules register themselves when first asked for (velostream.formats.<name>).
+OPTIONAL_CODECS = ("avro", "protobuf")
 
 
 def value_codec(props: dict[str, str], key: str = "format") -> Codec:
     """The codec that the connector's `format` key names (json when absent)."""
     name = (props.get(key) or "json").strip().lower()
-    if name not in CODECS:
+    if name not in CODECS and name.isidentifier():
         _load_optional(name)
     factory = CODECS.get(name)
     if factory is None:
@@ -104,7 +106,7 @@ def value_codec(props: dict[str, str], key: str = "format") -> Codec:
             f"unknown format '{name}'",
             kind="property",
             token=key,
-            expected=sorted(CODECS),
+            expected=sorted({*CODECS, *OPTIONAL_CODECS}),
         )
     return factory(props)
 
@@ -113,7 +115,13 @@ def _load_optional(name: str) -> None:
     """Import the module of a codec that registers itself (avro, protobuf) on first use."""
     import importlib
 
+    module = f"velostream.formats.{name}"
     try:
-        importlib.import_module(f"velostream.formats.{name}")
-    except ImportError:
-        pass
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # the codec exists but a library it needs is missing: say so
+            raise ConfigError(
+                f"format '{name}' needs the Python package '{exc.name}', which is not installed",
+                kind="property",
+                token="format",
+            ) from None
