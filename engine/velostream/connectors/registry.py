@@ -50,6 +50,23 @@ FORMAT_PROPS: tuple[PropSpec, ...] = (
     PropSpec("protobuf.message", help="message type (may be left out when the file has one)"),
     PropSpec("protobuf.include", help="more import folders for the .proto, comma-separated"),
 )
+# Message value formats (formats/codecs.py `value_codec`) and the keys avro/protobuf read, for
+# connectors that carry opaque bytes (Kafka, Redis) to include in their declared keys.
+VALUE_FORMATS = ("json", "avro", "protobuf")
+FORMAT_PROPS: tuple[PropSpec, ...] = (
+    PropSpec("avro.schema", help="Avro record schema, inline JSON"),
+    PropSpec("avro.schema.file", help="Avro record schema file (.avsc)"),
+    PropSpec("avro.writer.schema", help="schema old values were written with (evolution)"),
+    PropSpec("avro.writer.schema.file", help="file of avro.writer.schema"),
+    PropSpec("schema.registry.url", help="Confluent-compatible schema registry (wire format)"),
+    PropSpec("schema.registry.subject", help="registry subject (default <topic>-value)"),
+    PropSpec("schema.registry.basic.auth.user.info", help="registry credentials 'user:password'"),
+    PropSpec("protobuf.file", help="the .proto file, compiled at start"),
+    PropSpec("protobuf.schema.file", help="alias of protobuf.file"),
+    PropSpec("protobuf.schema", help="the .proto text inline"),
+    PropSpec("protobuf.message", help="message type (may be left out when the file has one)"),
+    PropSpec("protobuf.include", help="more import folders for the .proto, comma-separated"),
+)
 
 # Keys every source accepts, whatever its type.
 COMMON_SOURCE_PROPS: tuple[PropSpec, ...] = (
