@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from velostream.connectors import kafka_config
+from velostream.connectors import postgres_common, redis_common
 from velostream.connectors.base import PropSpec, Sink, Source
 from velostream.connectors.common import parse_bool, parse_duration_ms
 from velostream.errors import ConfigError
@@ -33,23 +34,6 @@ class ConnectorType:
 
 ON_ERROR = ("skip", "fail", "dead_letter")
 FILE_FORMATS = ("jsonl", "json_lines", "jsonlines", "ndjson", "json", "csv")
-# Message value formats (formats/codecs.py `value_codec`) and the keys avro/protobuf read, for
-# connectors that carry opaque bytes (Kafka, Redis) to include in their declared keys.
-VALUE_FORMATS = ("json", "avro", "protobuf")
-FORMAT_PROPS: tuple[PropSpec, ...] = (
-    PropSpec("avro.schema", help="Avro record schema, inline JSON"),
-    PropSpec("avro.schema.file", help="Avro record schema file (.avsc)"),
-    PropSpec("avro.writer.schema", help="schema old values were written with (evolution)"),
-    PropSpec("avro.writer.schema.file", help="file of avro.writer.schema"),
-    PropSpec("schema.registry.url", help="Confluent-compatible schema registry (wire format)"),
-    PropSpec("schema.registry.subject", help="registry subject (default <topic>-value)"),
-    PropSpec("schema.registry.basic.auth.user.info", help="registry credentials 'user:password'"),
-    PropSpec("protobuf.file", help="the .proto file, compiled at start"),
-    PropSpec("protobuf.schema.file", help="alias of protobuf.file"),
-    PropSpec("protobuf.schema", help="the .proto text inline"),
-    PropSpec("protobuf.message", help="message type (may be left out when the file has one)"),
-    PropSpec("protobuf.include", help="more import folders for the .proto, comma-separated"),
-)
 # Message value formats (formats/codecs.py `value_codec`) and the keys avro/protobuf read, for
 # connectors that carry opaque bytes (Kafka, Redis) to include in their declared keys.
 VALUE_FORMATS = ("json", "avro", "protobuf")
@@ -157,13 +141,25 @@ SOURCE_TYPES: dict[str, ConnectorType] = {
 SINK_TYPES: dict[str, ConnectorType] = {
     t.type: t for t in (FILE_SINK, MEMORY_SINK, KAFKA_SINK)
 }
-# Names the dialect knows but this engine does not implement yet.
-PLANNED_TYPES = (
+POSTGRES_SOURCE = ConnectorType(
     "postgres_source",
-    "postgres_sink",
-    "redis_source",
-    "redis_sink",
+    "source",
+    postgres_common.SOURCE_PROPS,
+    "a PostgreSQL table or query, read once or followed by polling",
 )
+POSTGRES_SINK = ConnectorType(
+    "postgres_sink", "sink", postgres_common.SINK_PROPS, "rows inserted or upserted into a table"
+)
+REDIS_SOURCE = ConnectorType(
+    "redis_source", "source", redis_common.SOURCE_PROPS, "a Redis stream, or keys as a table"
+)
+REDIS_SINK = ConnectorType(
+    "redis_sink", "sink", redis_common.SINK_PROPS, "rows to a Redis stream, hashes or strings"
+)
+SOURCE_TYPES.update({t.type: t for t in (POSTGRES_SOURCE, REDIS_SOURCE)})
+SINK_TYPES.update({t.type: t for t in (POSTGRES_SINK, REDIS_SINK)})
+# Names the dialect knows but this engine does not implement yet.
+PLANNED_TYPES: tuple[str, ...] = ()
 
 # Unprefixed (job-level) keys of a statement's WITH clause.
 JOB_PROPS: tuple[PropSpec, ...] = (
@@ -346,6 +342,14 @@ def validate(
             raise _err(name, "watch", f"'{name}.watch' = 'true' needs format jsonl or csv")
     if ctype.type == "synthetic":
         _validate_synthetic(name, props)
+    checks = {
+        "postgres_source": postgres_common.validate_source,
+        "postgres_sink": postgres_common.validate_sink,
+        "redis_source": redis_common.validate_source,
+        "redis_sink": redis_common.validate_sink,
+    }
+    if ctype.type in checks:
+        checks[ctype.type](name, props)
     if ctype.type in ("kafka_source", "kafka_sink"):
         for key, value in props.items():
             try:
@@ -434,6 +438,14 @@ def create_source(
         from velostream.connectors.kafka_source import KafkaSource
 
         return KafkaSource(name, props, on_warning)
+    if ctype.type == "postgres_source":
+        from velostream.connectors.postgres_source import PostgresSource
+
+        return PostgresSource(name, props, on_warning)
+    if ctype.type == "redis_source":
+        from velostream.connectors.redis_source import RedisSource
+
+        return RedisSource(name, props, on_warning)
     from velostream.connectors.memory import MemorySource
 
     if memory is None or name not in memory:
@@ -456,6 +468,14 @@ def create_sink(name: str, props: dict[str, str], memory: dict[str, Any] | None 
         from velostream.connectors.kafka_sink import KafkaSink
 
         return KafkaSink(name, props)
+    if ctype.type == "postgres_sink":
+        from velostream.connectors.postgres_sink import PostgresSink
+
+        return PostgresSink(name, props)
+    if ctype.type == "redis_sink":
+        from velostream.connectors.redis_sink import RedisSink
+
+        return RedisSink(name, props)
     from velostream.connectors.memory import MemorySink
 
     return MemorySink(name, props, memory)
