@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from velostream.connectors import kafka_config
-from velostream.connectors import postgres_common, redis_common
 from velostream.connectors.base import PropSpec, Sink, Source
 from velostream.connectors.common import parse_bool, parse_duration_ms
 from velostream.errors import ConfigError
@@ -122,44 +120,19 @@ MEMORY_SINK = ConnectorType(
     "memory", "sink", (PropSpec("type", help="connector type"),), "rows collected in a list"
 )
 
-KAFKA_SOURCE = ConnectorType(
-    "kafka_source",
-    "source",
-    (*kafka_config.SOURCE_PROPS, *FORMAT_PROPS),
-    "records from a Kafka topic (aiokafka); bounded with 'end'",
-)
-KAFKA_SINK = ConnectorType(
-    "kafka_sink",
-    "sink",
-    (*kafka_config.SINK_PROPS, *FORMAT_PROPS),
-    "output rows as messages of a Kafka topic, keyed by PRIMARY KEY / GROUP BY",
-)
-
 SOURCE_TYPES: dict[str, ConnectorType] = {
-    t.type: t for t in (FILE_SOURCE, SYNTHETIC, MEMORY_SOURCE, KAFKA_SOURCE)
+    t.type: t for t in (FILE_SOURCE, SYNTHETIC, MEMORY_SOURCE)
 }
-SINK_TYPES: dict[str, ConnectorType] = {
-    t.type: t for t in (FILE_SINK, MEMORY_SINK, KAFKA_SINK)
-}
-POSTGRES_SOURCE = ConnectorType(
-    "postgres_source",
-    "source",
-    postgres_common.SOURCE_PROPS,
-    "a PostgreSQL table or query, read once or followed by polling",
-)
-POSTGRES_SINK = ConnectorType(
-    "postgres_sink", "sink", postgres_common.SINK_PROPS, "rows inserted or upserted into a table"
-)
-REDIS_SOURCE = ConnectorType(
-    "redis_source", "source", redis_common.SOURCE_PROPS, "a Redis stream, or keys as a table"
-)
-REDIS_SINK = ConnectorType(
-    "redis_sink", "sink", redis_common.SINK_PROPS, "rows to a Redis stream, hashes or strings"
-)
-SOURCE_TYPES.update({t.type: t for t in (POSTGRES_SOURCE, REDIS_SOURCE)})
-SINK_TYPES.update({t.type: t for t in (POSTGRES_SINK, REDIS_SINK)})
+SINK_TYPES: dict[str, ConnectorType] = {t.type: t for t in (FILE_SINK, MEMORY_SINK)}
 # Names the dialect knows but this engine does not implement yet.
-PLANNED_TYPES: tuple[str, ...] = ()
+PLANNED_TYPES = (
+    "kafka_source",
+    "kafka_sink",
+    "postgres_source",
+    "postgres_sink",
+    "redis_source",
+    "redis_sink",
+)
 
 # Unprefixed (job-level) keys of a statement's WITH clause.
 JOB_PROPS: tuple[PropSpec, ...] = (
@@ -325,10 +298,8 @@ def validate(
                 name, spec.name, f"missing required property '{name}.{spec.name}' for {ctype.type}"
             )
     if role == "source":
-        if (
-            props.get("on.error", "skip").lower() == "dead_letter"
-            and not props.get("dead.letter.path")
-            and not (ctype.type == "kafka_source" and props.get("dead.letter.topic"))
+        if props.get("on.error", "skip").lower() == "dead_letter" and not props.get(
+            "dead.letter.path"
         ):
             raise _err(
                 name,
@@ -342,20 +313,6 @@ def validate(
             raise _err(name, "watch", f"'{name}.watch' = 'true' needs format jsonl or csv")
     if ctype.type == "synthetic":
         _validate_synthetic(name, props)
-    checks = {
-        "postgres_source": postgres_common.validate_source,
-        "postgres_sink": postgres_common.validate_sink,
-        "redis_source": redis_common.validate_source,
-        "redis_sink": redis_common.validate_sink,
-    }
-    if ctype.type in checks:
-        checks[ctype.type](name, props)
-    if ctype.type in ("kafka_source", "kafka_sink"):
-        for key, value in props.items():
-            try:
-                kafka_config.check_value(key, value)
-            except ValueError as exc:
-                raise _err(name, key, f"bad value for '{name}.{key}': {exc}") from None
 
 
 def _validate_synthetic(name: str, props: dict[str, str]) -> None:
@@ -434,18 +391,6 @@ def create_source(
         from velostream.connectors.synthetic import SyntheticSource
 
         return SyntheticSource(name, props, on_warning)
-    if ctype.type == "kafka_source":
-        from velostream.connectors.kafka_source import KafkaSource
-
-        return KafkaSource(name, props, on_warning)
-    if ctype.type == "postgres_source":
-        from velostream.connectors.postgres_source import PostgresSource
-
-        return PostgresSource(name, props, on_warning)
-    if ctype.type == "redis_source":
-        from velostream.connectors.redis_source import RedisSource
-
-        return RedisSource(name, props, on_warning)
     from velostream.connectors.memory import MemorySource
 
     if memory is None or name not in memory:
@@ -464,18 +409,6 @@ def create_sink(name: str, props: dict[str, str], memory: dict[str, Any] | None 
         from velostream.connectors.file_sink import FileSink
 
         return FileSink(name, props)
-    if ctype.type == "kafka_sink":
-        from velostream.connectors.kafka_sink import KafkaSink
-
-        return KafkaSink(name, props)
-    if ctype.type == "postgres_sink":
-        from velostream.connectors.postgres_sink import PostgresSink
-
-        return PostgresSink(name, props)
-    if ctype.type == "redis_sink":
-        from velostream.connectors.redis_sink import RedisSink
-
-        return RedisSink(name, props)
     from velostream.connectors.memory import MemorySink
 
     return MemorySink(name, props, memory)
