@@ -8,10 +8,11 @@ import signal
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
-from traitlets import Unicode
+from traitlets import Integer, Unicode
 
 from velostream.errors import SqlError
-from velostream_kernel import __version__
+from velostream_kernel import __version__, control
+from velostream_kernel.assistant.ask_magic import is_ask, run_ask
 from velostream_kernel.completion import complete, inspect, is_complete
 from velostream_kernel.session import VeloSession
 
@@ -23,6 +24,14 @@ LANGUAGE_INFO = {
     "codemirror_mode": "sql",
     "pygments_lexer": "sql",
 }
+
+
+def _env_port(name: str) -> int:
+    """A port number from the environment; -1 when unset or not a number."""
+    try:
+        return int(os.environ.get(name) or -1)
+    except ValueError:
+        return -1
 
 
 class VeloKernel(Kernel):
@@ -39,10 +48,28 @@ class VeloKernel(Kernel):
         help="live, or bounded: every source stops at a record count (papermill, CI)",
     ).tag(config=True)
 
+    metrics_port = Integer(
+        _env_port("VELO_METRICS_PORT"),
+        help="serve Prometheus /metrics of this kernel's jobs on this port (-1: off; 0: any)",
+    ).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.velo = VeloSession(mode=self.mode)
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The studio (jobs panel, assistant) asks on the control channel: served during a cell.
+        self._queries = control.track_queries(self.velo)
+        self.control_handlers["velo_request"] = self.velo_request
+        self._recent: list[str] = []  # the last cells run, for %ask's prompt
+        self.metrics_server = None
+        if self.metrics_port >= 0:  # a deployed pipeline's kernel: Prometheus scrapes it
+            from velostream.metrics import serve
+
+            addr = os.environ.get("VELO_METRICS_ADDR", "127.0.0.1")
+            try:
+                self.metrics_server = serve(self.metrics_port, addr, engine=self.velo.engine)
+            except OSError as e:
+                self.log.warning("velostream: no /metrics: %s", e)
 
     @property
     def kernel_info(self) -> dict[str, Any]:
@@ -76,6 +103,10 @@ class VeloKernel(Kernel):
         }
         if not code.strip():
             return reply
+        if is_ask(code):
+            return await self._ask(code, reply, silent)
+        if not silent:
+            self._recent = [*self._recent, code][-8:]
         parent = self.get_parent()
 
         def publish(kind: str, data: dict, display_id: str, meta: dict) -> None:
@@ -103,6 +134,22 @@ class VeloKernel(Kernel):
                 return self._error(reply, "SqlError", err.message, _sql_traceback(err))
             return self._error(reply, type(err).__name__, str(err), [str(err)])
         return reply
+
+    async def _ask(self, code: str, reply: dict, silent: bool) -> dict[str, Any]:
+        """`%ask question`: the assistant's SQL becomes the next cell (set_next_input)."""
+        cat = control.catalog(self.velo)
+        payloads, err = await run_ask(
+            code, cat, self._recent, lambda n, t: self._stream(n, t, silent)
+        )
+        if err is not None:
+            return self._error(reply, "AskError", err, [err])
+        reply["payload"] = payloads
+        return reply
+
+    def velo_request(self, stream: Any, ident: Any, parent: dict) -> None:
+        """A studio request on the control channel (velostream_kernel.control)."""
+        content = control.handle(self.velo, self._queries, self._loop, parent.get("content", {}))
+        self.session.send(stream, "velo_reply", content, parent, ident=ident)
 
     def _error(self, reply: dict, ename: str, evalue: str, tb: list[str]) -> dict:
         content = {"ename": ename, "evalue": evalue, "traceback": tb}
@@ -151,6 +198,9 @@ class VeloKernel(Kernel):
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         """Stop every running job."""
         await self.velo.shutdown()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+            self.metrics_server = None
         return {"status": "ok", "restart": restart}
 
 

@@ -112,7 +112,16 @@ def main() -> None:
     help="How SELECT results are printed.",
 )
 @click.option("--quiet", is_flag=True, help="Print no job status lines.")
-def run(file: Path, limit: int | None, fmt: str, quiet: bool) -> None:
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics here.")
+@click.option("--metrics-addr", default="127.0.0.1", show_default=True, help="/metrics address.")
+def run(
+    file: Path,
+    limit: int | None,
+    fmt: str,
+    quiet: bool,
+    metrics_port: int | None,
+    metrics_addr: str,
+) -> None:
     """Run every statement of FILE in order; CREATE STREAM/TABLE start jobs."""
     from velostream.engine import Engine
 
@@ -121,7 +130,20 @@ def run(file: Path, limit: int | None, fmt: str, quiet: bool) -> None:
     text = file.read_text()
     printer = RowPrinter(fmt, limit)
     engine = Engine(on_warning=lambda m: click.echo(f"warning: {m}", err=True))
-    code = asyncio.run(_run(engine, text, str(file), printer, limit, quiet))
+    server = None
+    if metrics_port is not None:
+        from velostream.metrics import serve
+
+        try:
+            server = serve(metrics_port, metrics_addr, engine=engine)
+        except OSError as e:
+            _fail(f"velo: {e}")
+        click.echo(f"metrics: {server.url}", err=True)
+    try:
+        code = asyncio.run(_run(engine, text, str(file), printer, limit, quiet))
+    finally:
+        if server is not None:
+            server.close()
     sys.exit(code)
 
 
