@@ -22,7 +22,7 @@ from velostream.plan.columns import output_columns
 from velostream.sql.ast import Statement
 from velostream.sql.parse import parse_script
 from velostream_kernel.agents.project import Project, ProjectError, StreamInfo
-from velostream_kernel.agents.secrets import mask_props
+from velostream_kernel.agents.secrets import mask_props, mask_text
 
 MAX_ROWS = 10_000
 MAX_SECONDS = 60.0
@@ -81,8 +81,19 @@ def _sandboxed(project: Project, stmt: Statement, seen: set[str]) -> tuple[State
             deps.append(dep)
         elif info.kind == "source":
             props.update({f"{name}.{k}": v for k, v in _source_props(info).items()})
-    stmt.properties = props
+    stmt.properties = _paths_inside(project, props)
     return stmt, deps
+
+
+def _paths_inside(project: Project, props: dict[str, str]) -> dict[str, str]:
+    """Properties with every file path (`path`, `*.path`, `*.file`) made absolute inside the
+    project folder; a path that leaves it is a ProjectError."""
+    out = dict(props)
+    for key, value in props.items():
+        last = key.rsplit(".", 1)[-1]
+        if last in ("path", "file") and value:
+            out[key] = str(project.inside(value))
+    return out
 
 
 def _source_props(info: StreamInfo) -> dict[str, str]:
@@ -181,10 +192,15 @@ async def describe_stream(project: Project, name: str, sample_rows: int = 5) -> 
         engine = Engine()
         with contextlib.suppress(SqlError):
             columns = output_columns(engine.plan(stmt)) if not deps else None
-    sample = await query_stream(
-        project, f"SELECT * FROM {info.name}", max_rows=max(1, sample_rows), timeout_seconds=5
-    )
-    rows = sample["rows"]
+    rows: list[dict[str, Any]] = []
+    try:
+        sample = await query_stream(
+            project, f"SELECT * FROM {info.name}", max_rows=max(1, sample_rows), timeout_seconds=5
+        )
+        rows = sample["rows"]
+        out["sample_error"] = None
+    except (SqlError, ToolError, ProjectError, OSError) as e:  # metadata is still worth giving
+        out["sample_error"] = mask_text(str(e))
     if columns is None:
         seen: dict[str, None] = {}
         for r in rows:
