@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from velostream.connectors import postgres_common, redis_common
 from velostream.connectors.base import PropSpec, Sink, Source
 from velostream.connectors.common import parse_bool, parse_duration_ms
 from velostream.errors import ConfigError
@@ -124,14 +125,27 @@ SOURCE_TYPES: dict[str, ConnectorType] = {
     t.type: t for t in (FILE_SOURCE, SYNTHETIC, MEMORY_SOURCE)
 }
 SINK_TYPES: dict[str, ConnectorType] = {t.type: t for t in (FILE_SINK, MEMORY_SINK)}
+POSTGRES_SOURCE = ConnectorType(
+    "postgres_source",
+    "source",
+    postgres_common.SOURCE_PROPS,
+    "a PostgreSQL table or query, read once or followed by polling",
+)
+POSTGRES_SINK = ConnectorType(
+    "postgres_sink", "sink", postgres_common.SINK_PROPS, "rows inserted or upserted into a table"
+)
+REDIS_SOURCE = ConnectorType(
+    "redis_source", "source", redis_common.SOURCE_PROPS, "a Redis stream, or keys as a table"
+)
+REDIS_SINK = ConnectorType(
+    "redis_sink", "sink", redis_common.SINK_PROPS, "rows to a Redis stream, hashes or strings"
+)
+SOURCE_TYPES.update({t.type: t for t in (POSTGRES_SOURCE, REDIS_SOURCE)})
+SINK_TYPES.update({t.type: t for t in (POSTGRES_SINK, REDIS_SINK)})
 # Names the dialect knows but this engine does not implement yet.
 PLANNED_TYPES = (
     "kafka_source",
     "kafka_sink",
-    "postgres_source",
-    "postgres_sink",
-    "redis_source",
-    "redis_sink",
 )
 
 # Unprefixed (job-level) keys of a statement's WITH clause.
@@ -313,6 +327,14 @@ def validate(
             raise _err(name, "watch", f"'{name}.watch' = 'true' needs format jsonl or csv")
     if ctype.type == "synthetic":
         _validate_synthetic(name, props)
+    checks = {
+        "postgres_source": postgres_common.validate_source,
+        "postgres_sink": postgres_common.validate_sink,
+        "redis_source": redis_common.validate_source,
+        "redis_sink": redis_common.validate_sink,
+    }
+    if ctype.type in checks:
+        checks[ctype.type](name, props)
 
 
 def _validate_synthetic(name: str, props: dict[str, str]) -> None:
@@ -391,6 +413,14 @@ def create_source(
         from velostream.connectors.synthetic import SyntheticSource
 
         return SyntheticSource(name, props, on_warning)
+    if ctype.type == "postgres_source":
+        from velostream.connectors.postgres_source import PostgresSource
+
+        return PostgresSource(name, props, on_warning)
+    if ctype.type == "redis_source":
+        from velostream.connectors.redis_source import RedisSource
+
+        return RedisSource(name, props, on_warning)
     from velostream.connectors.memory import MemorySource
 
     if memory is None or name not in memory:
@@ -409,6 +439,14 @@ def create_sink(name: str, props: dict[str, str], memory: dict[str, Any] | None 
         from velostream.connectors.file_sink import FileSink
 
         return FileSink(name, props)
+    if ctype.type == "postgres_sink":
+        from velostream.connectors.postgres_sink import PostgresSink
+
+        return PostgresSink(name, props)
+    if ctype.type == "redis_sink":
+        from velostream.connectors.redis_sink import RedisSink
+
+        return RedisSink(name, props)
     from velostream.connectors.memory import MemorySink
 
     return MemorySink(name, props, memory)
