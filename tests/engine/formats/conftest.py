@@ -8,3 +8,5 @@ from pathlib import Path
 _TESTS = str(Path(__file__).resolve().parents[2])
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
+
+from services.schema_registry import schema_registry  # noqa: E402, F401  (the fixture)
