@@ -16,7 +16,9 @@ Schema grammar (the `schema` key; case-insensitive keywords)::
 A STRING without ENUM takes `keys` distinct values `<column>_0` .. `<column>_<keys-1>`.
 A TIMESTAMP column carries the simulated event time in epoch ms; it advances 1000/rate ms per
 record (1 ms when rate is 0 or absent). Defaults: BIGINT RANGE(0, 1000), DOUBLE RANGE(0, 1),
-DECIMAL RANGE(0, 1000). Example::
+DECIMAL RANGE(0, 1000). The values come from `velostream.testing.generator`, the generator
+`velo test` uses; a `schema` that is a path to a `.schema.yaml` file uses its full syntax
+(weighted enums, distributions, derived fields, ...). Example::
 
     symbol STRING ENUM(AAPL,MSFT,GOOG), price DECIMAL(10,2) RANGE(100,200) WALK,
     quantity BIGINT RANGE(1,500), side STRING ENUM(BUY,SELL), ts TIMESTAMP
@@ -25,14 +27,12 @@ DECIMAL RANGE(0, 1000). Example::
 from __future__ import annotations
 
 import asyncio
-import itertools
 import math
 import random
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from velostream.connectors.base import Record, Source
@@ -117,8 +117,17 @@ def _args(text: str | None) -> list[str]:
     return [a.strip().strip("'\"") for a in text.split(",")]
 
 
-def parse_schema(text: str) -> list[ColumnSpec]:
-    """Parse the schema grammar of this module's docstring."""
+def parse_schema(text: str) -> list[Any]:
+    """Parse the schema grammar of this module's docstring; a path ending in `.yaml` / `.yml`
+    is a schema file in the `velo test` struct syntax (its fields are returned)."""
+    if text.strip().lower().endswith((".yaml", ".yml")):
+        from velostream.testing.schema import SchemaError as FileSchemaError
+        from velostream.testing.schema import load_schema
+
+        try:
+            return load_schema(text.strip()).fields
+        except FileSchemaError as e:
+            raise SchemaError(str(e)) from None
     cols: list[ColumnSpec] = []
     for part in _split_top(text):
         if not part:
@@ -245,7 +254,6 @@ class SyntheticSource(Source):
         self._produced = 0
         self._stopped = False
         self.resume_after: int | None = None  # set by a job resuming from a checkpoint
-        self._group_column = next((c.name for c in self.schema if c.type == "string"), None)
 
     def known_columns(self) -> list[str] | None:
         """The schema's column names."""
@@ -261,74 +269,21 @@ class SyntheticSource(Source):
             return self.start_ms + math.floor(index * 1000 / self.rate)
         return self.start_ms + index
 
-    def _compile(self, col: ColumnSpec) -> Callable[[Record, int], Any]:
-        """A generator function (record so far, event time) -> value for one column."""
-        gen = self._base_gen(col)
-        if not col.nulls:
-            return gen
-        rand, frac = self._rng.random, col.nulls
-        return lambda rec, et: None if rand() < frac else gen(rec, et)
+    def _compile_all(self) -> list[tuple[str, Callable[[Record, int], Any]]]:
+        """(column, generator (record so far, event time) -> value), by the generator that
+        `velo test` uses too (velostream.testing.generator)."""
+        from velostream.testing.generator import FieldCompiler
+        from velostream.testing.schema import Schema, schema_from_columns
 
-    def _base_gen(self, col: ColumnSpec) -> Callable[[Record, int], Any]:
-        rand = self._rng.random  # one draw per value keeps the sequence simple and fast
-        t = col.type
-        if t == "timestamp":
-            return lambda rec, et: et
-        if t == "string" and col.enum:
-            enum, n_enum = col.enum, len(col.enum)
-            return lambda rec, et: enum[int(rand() * n_enum)]
-        if t == "string":
-            names = [f"{col.name}_{k}" for k in range(self.keys)]
-            n_keys = len(names)
-            return lambda rec, et: names[int(rand() * n_keys)]
-        if t == "boolean":
-            return lambda rec, et: rand() < 0.5
-        if t == "bigint" and col.sequence:
-            counter = itertools.count(1)
-            return lambda rec, et: next(counter)
-        if t == "bigint":
-            lo_i = math.ceil(col.lo or 0)
-            span = math.floor(col.hi or 0) - lo_i + 1
-            return lambda rec, et: lo_i + int(rand() * span)
-        if col.walk:
-            return self._walker(col)
-        if t == "double":
-            lo, width = col.lo or 0.0, (col.hi or 0.0) - (col.lo or 0.0)
-            return lambda rec, et: lo + rand() * width
-        # DECIMAL: a uniform scaled integer, so the value is exact at its scale.
-        f = 10**col.scale
-        lo_s = math.ceil((col.lo or 0) * f)
-        span_s = math.floor((col.hi or 0) * f) - lo_s + 1
-        exp = -col.scale
-        return lambda rec, et: Decimal(lo_s + int(rand() * span_s)).scaleb(exp)
-
-    def _walker(self, col: ColumnSpec) -> Callable[[Record, int], Any]:
-        """A random walk inside RANGE, one per value of the first STRING column."""
-        rng = self._rng
-        lo, hi = col.lo or 0.0, col.hi or 0.0
-        group = self._group_column
-        walks: dict[Any, float] = {}
-        scale, f = col.scale, 10**col.scale
-        is_double = col.type == "double"
-
-        def gen(rec: Record, et: int) -> Any:
-            key = rec.get(group) if group else None
-            cur = walks.get(key)
-            if cur is None:
-                cur = lo + rng.random() * (hi - lo)
-            else:
-                cur *= 1.0 + (rng.random() - 0.5) * 0.004  # a small relative step, like a tick
-                cur = min(max(cur, lo), hi)
-            walks[key] = cur
-            if is_double:
-                return cur
-            return Decimal(round(cur * f)).scaleb(-scale)
-
-        return gen
+        if self.schema and isinstance(self.schema[0], ColumnSpec):
+            schema = schema_from_columns(self.schema, self.name)
+        else:  # a schema file's fields
+            schema = Schema(self.name, list(self.schema))
+        return FieldCompiler(schema, self._rng, self.start_ms, keys=self.keys).compile()
 
     def _generate(self, n: int) -> list[Record]:
         if self._gens is None:
-            self._gens = [(c.name, self._compile(c)) for c in self.schema]
+            self._gens = self._compile_all()
         gens = self._gens
         out: list[Record] = []
         rate, start = self.rate, self.start_ms
