@@ -156,7 +156,7 @@ def schema_registry_server(user_info: str | None = None) -> Iterator[RegistrySta
     state = RegistryState(user_info=user_info)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state
