@@ -21,6 +21,7 @@ SYSTEM_COLUMNS = (
     "_offset",
     "_window_start",
     "_window_end",
+    "_headers",  # Kafka message headers (name -> text), read with HEADER('name')
 )
 
 Record = dict[str, Any]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from velostream.connectors import postgres_common, redis_common
+from velostream.connectors import kafka_config, postgres_common, redis_common
 from velostream.connectors.base import PropSpec, Sink, Source
 from velostream.connectors.common import parse_bool, parse_duration_ms
 from velostream.errors import ConfigError
@@ -121,10 +121,23 @@ MEMORY_SINK = ConnectorType(
     "memory", "sink", (PropSpec("type", help="connector type"),), "rows collected in a list"
 )
 
+KAFKA_SOURCE = ConnectorType(
+    "kafka_source",
+    "source",
+    (*kafka_config.SOURCE_PROPS, *FORMAT_PROPS),
+    "records from a Kafka topic (aiokafka); bounded with 'end'",
+)
+KAFKA_SINK = ConnectorType(
+    "kafka_sink",
+    "sink",
+    (*kafka_config.SINK_PROPS, *FORMAT_PROPS),
+    "output rows as messages of a Kafka topic, keyed by PRIMARY KEY / GROUP BY",
+)
+
 SOURCE_TYPES: dict[str, ConnectorType] = {
-    t.type: t for t in (FILE_SOURCE, SYNTHETIC, MEMORY_SOURCE)
+    t.type: t for t in (FILE_SOURCE, SYNTHETIC, MEMORY_SOURCE, KAFKA_SOURCE)
 }
-SINK_TYPES: dict[str, ConnectorType] = {t.type: t for t in (FILE_SINK, MEMORY_SINK)}
+SINK_TYPES: dict[str, ConnectorType] = {t.type: t for t in (FILE_SINK, MEMORY_SINK, KAFKA_SINK)}
 POSTGRES_SOURCE = ConnectorType(
     "postgres_source",
     "source",
@@ -143,10 +156,7 @@ REDIS_SINK = ConnectorType(
 SOURCE_TYPES.update({t.type: t for t in (POSTGRES_SOURCE, REDIS_SOURCE)})
 SINK_TYPES.update({t.type: t for t in (POSTGRES_SINK, REDIS_SINK)})
 # Names the dialect knows but this engine does not implement yet.
-PLANNED_TYPES = (
-    "kafka_source",
-    "kafka_sink",
-)
+PLANNED_TYPES: tuple[str, ...] = ()
 
 # Unprefixed (job-level) keys of a statement's WITH clause.
 JOB_PROPS: tuple[PropSpec, ...] = (
@@ -312,8 +322,10 @@ def validate(
                 name, spec.name, f"missing required property '{name}.{spec.name}' for {ctype.type}"
             )
     if role == "source":
-        if props.get("on.error", "skip").lower() == "dead_letter" and not props.get(
-            "dead.letter.path"
+        if (
+            props.get("on.error", "skip").lower() == "dead_letter"
+            and not props.get("dead.letter.path")
+            and not (ctype.type == "kafka_source" and props.get("dead.letter.topic"))
         ):
             raise _err(
                 name,
@@ -335,6 +347,12 @@ def validate(
     }
     if ctype.type in checks:
         checks[ctype.type](name, props)
+    if ctype.type in ("kafka_source", "kafka_sink"):
+        for key, value in props.items():
+            try:
+                kafka_config.check_value(key, value)
+            except ValueError as exc:
+                raise _err(name, key, f"bad value for '{name}.{key}': {exc}") from None
 
 
 def _validate_synthetic(name: str, props: dict[str, str]) -> None:
@@ -413,6 +431,10 @@ def create_source(
         from velostream.connectors.synthetic import SyntheticSource
 
         return SyntheticSource(name, props, on_warning)
+    if ctype.type == "kafka_source":
+        from velostream.connectors.kafka_source import KafkaSource
+
+        return KafkaSource(name, props, on_warning)
     if ctype.type == "postgres_source":
         from velostream.connectors.postgres_source import PostgresSource
 
@@ -439,6 +461,10 @@ def create_sink(name: str, props: dict[str, str], memory: dict[str, Any] | None 
         from velostream.connectors.file_sink import FileSink
 
         return FileSink(name, props)
+    if ctype.type == "kafka_sink":
+        from velostream.connectors.kafka_sink import KafkaSink
+
+        return KafkaSink(name, props)
     if ctype.type == "postgres_sink":
         from velostream.connectors.postgres_sink import PostgresSink
 

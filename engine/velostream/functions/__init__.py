@@ -24,6 +24,7 @@ from velostream.functions import (  # noqa: F401
     collection_fns,
     conditional_fns,
     datetime_fns,
+    header_fns,
     json_fns,
     math_fns,
     stat_aggs,

@@ -57,6 +57,7 @@ class ScalarFunction:
     null_propagating: bool = True
     deterministic: bool = True  # False for NOW() and friends: never fold to a constant
     alias_of: str | None = None
+    row_column: str | None = None  # a field of the input row passed as the first argument
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +107,21 @@ def register_scalar(
     aliases: tuple[str, ...] = (),
     null_propagating: bool = True,
     deterministic: bool = True,
+    row_column: str | None = None,
 ) -> ScalarFunction:
-    """Register a scalar function (and its aliases) under UPPER-case names."""
+    """Register a scalar function (and its aliases) under UPPER-case names. With
+    `row_column`, `fn` gets that field of the input row first (e.g. HEADER: the headers)."""
     canonical = name.upper()
     entry = ScalarFunction(
-        canonical, fn, min_args, max_args, category, description, null_propagating, deterministic
+        canonical,
+        fn,
+        min_args,
+        max_args,
+        category,
+        description,
+        null_propagating,
+        deterministic,
+        row_column=row_column,
     )
     _check_new(canonical)
     SCALARS[canonical] = entry

@@ -19,7 +19,9 @@ before it never are. A job resumed from a checkpoint appends to its file sinks.
 Restarting needs sources whose records carry increasing `_offset`s that are the same in every
 run over the same input (file, memory, synthetic with its seed); the job drops records up to the
 committed offset (`ResumedSource`), and a source may skip them itself when it sees
-`resume_after` (the synthetic source replays its generator without pacing). Another job's
+`resume_after` (the synthetic source replays its generator without pacing). A `partitioned`
+source (Kafka) has an offset per `_partition`, kept as `<source>@<partition>`; it is handed
+`resume_positions` ({partition: last offset processed}) and seeks there itself. Another job's
 live output (a stream read by name) is not replayed. One job per state file: a checkpoint
 written by a different query is refused. A task that is cancelled (not stopped) ends without a
 final checkpoint, as a crash does.
@@ -115,6 +117,7 @@ class Checkpointer:
         self.offsets: dict[str, int] = {}  # source key -> last _offset processed
         self.keys: dict[int, str] = {}  # leaf index -> source key (only resumable sources)
         self.read_to: dict[int, int] = {}  # merged runs: leaf -> last _offset read
+        self.read_parts: dict[int, dict[int, int]] = {}  # the same per partition (Kafka)
         self.restored = False
         self.count = 0  # checkpoints committed by this run
         self._last = 0.0
@@ -152,8 +155,19 @@ class Checkpointer:
         wm = meta.get("watermark")
         job.start_wm = wm if wm is not None else NEG_INF
         job.stats.watermark = wm
-        self.offsets = {k: v for k, v in self.store.offsets().items() if k in self.keys.values()}
+        keys = set(self.keys.values())
+        self.offsets = {
+            k: v
+            for k, v in self.store.offsets().items()
+            if k.rpartition("@")[0] in keys or k in keys
+        }
         for i, key in self.keys.items():
+            if getattr(job.sources[i], "partitioned", False):
+                head = key + "@"
+                job.sources[i].resume_positions = {
+                    int(k[len(head) :]): v for k, v in self.offsets.items() if k.startswith(head)
+                }
+                continue
             off = self.offsets.get(key)
             if off is not None:
                 src = job.sources[i]
@@ -175,7 +189,11 @@ class Checkpointer:
         """A whole batch of leaf `leaf` has been processed and its output flushed."""
         key = self.keys.get(leaf)
         if key is not None and len(batch):
-            self.offsets[key] = last_offset(batch)
+            if getattr(job.sources[leaf], "partitioned", False):
+                for p, off in partition_offsets(batch).items():
+                    self.offsets[f"{key}@{p}"] = off
+            else:
+                self.offsets[key] = last_offset(batch)
         if self.due():
             await self.save(job)
 
@@ -183,11 +201,22 @@ class Checkpointer:
         """Merged runs: a batch of leaf `leaf` was read into its buffer."""
         if len(batch):
             self.read_to[leaf] = last_offset(batch)
+            if isinstance(batch, list) and "_partition" in batch[0]:
+                self.read_parts.setdefault(leaf, {}).update(partition_offsets(batch))
 
     async def at_merge_point(self, job: Job, bufs: dict[int, Any]) -> None:
         """Merged runs: records still buffered are not processed yet; all others are."""
         for i, key in self.keys.items():
             buf = bufs.get(i)
+            if job is not None and getattr(job.sources[i], "partitioned", False):
+                done = dict(self.read_parts.get(i, {}))
+                for r in buf or ():  # buffered records are not processed yet
+                    p, off = r["_partition"], r["_offset"] - 1
+                    if off < done.get(p, off + 1):
+                        done[p] = off
+                for p, off in done.items():
+                    self.offsets[f"{key}@{p}"] = off
+                continue
             if buf:
                 self.offsets[key] = buf[0]["_offset"] - 1
             elif i in self.read_to:
@@ -216,6 +245,10 @@ class Checkpointer:
         store.commit(dict(self.offsets))
         self.count += 1
         self._last = _now()
+        for src in job.sources.values():  # Kafka commits the checkpointed offsets to its group
+            hook = getattr(src, "on_checkpoint", None)
+            if hook is not None:
+                await hook()
 
     def close(self) -> None:
         """Close the store when this checkpointer opened it."""
@@ -247,6 +280,21 @@ def first_last_offset(batch: Any) -> tuple[int, int]:
         return batch[0]["_offset"], batch[-1]["_offset"]
     col = batch.get_column("_offset")
     return col[0], col[-1]
+
+
+def partition_offsets(batch: Any) -> dict[int, int]:
+    """The last `_offset` of each `_partition` in a non-empty batch (records or a frame)."""
+    if isinstance(batch, list):
+        out: dict[int, int] = {}
+        for r in batch:
+            p, off = r["_partition"], r["_offset"]
+            if off > out.get(p, -1):
+                out[p] = off
+        return out
+    import polars as pl
+
+    g = batch.group_by("_partition").agg(pl.col("_offset").max())
+    return dict(zip(g["_partition"].to_list(), g["_offset"].to_list(), strict=True))
 
 
 def last_offset(batch: Any) -> int:

@@ -490,6 +490,9 @@ class Compiler:
             )
         fn = _null_safe(entry.fn) if entry.null_propagating else entry.fn
         compiled = ", ".join(self.compile(a) for a in args)
+        if entry.row_column is not None:  # e.g. HEADER('k') reads the row's headers
+            field = self.resolver.column(exp.column(entry.row_column), self)
+            compiled = f"{field}, {compiled}" if compiled else field
         return f"{self.fn(name, fn)}({compiled})"
 
     def lambda_(self, params: str, node: exp.Expression) -> Callable[..., Any]:

@@ -1,0 +1,247 @@
+"""`kafka_sink`: output rows as messages of a topic (aiokafka), keyed by the query's key.
+
+The message key is `key.field` when given, else the `PRIMARY KEY` columns, else the GROUP BY
+columns (one column: its value as text; several: a JSON array of their values); otherwise
+messages have no key. The message timestamp is the row's event time (a window's end for a
+windowed row). `write` returns once the broker has acknowledged every message of the batch
+(with `acks` = 0, once they are sent), so the job may then commit its source offsets.
+
+`'<sink>.transactional' = 'true'` writes through confluent-kafka's transactional producer
+(kafka_transactions.py): each batch of output and the offsets of the input records it covers
+commit together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from velostream.connectors.base import Record, Sink
+from velostream.connectors.common import parse_bool
+from velostream.connectors.kafka_config import brokers_of, security_kwargs, topic_of
+from velostream.errors import ConfigError
+from velostream.formats.codecs import value_codec
+from velostream.formats.json import shape_row, to_json_value
+
+_SYSTEM = frozenset(
+    (
+        "_timestamp",
+        "_event_time",
+        "_key",
+        "_partition",
+        "_offset",
+        "_window_start",
+        "_window_end",
+        "_headers",
+    )
+)
+
+
+def key_columns(plan: Any, key_field: str | None) -> list[str]:
+    """The output columns whose values make the message key: `key.field`, else PRIMARY KEY,
+    else the GROUP BY columns that are selected (by output name)."""
+    if key_field:
+        return [key_field]
+    if plan is None:
+        return []
+    if plan.primary_key:
+        return list(plan.primary_key)
+    if plan.group_by:
+        from velostream.runtime.compile import key_sql
+
+        keys = {key_sql(g) for g in plan.group_by}
+        return [n for n, e in plan.items if n != "*" and key_sql(e) in keys]
+    return []
+
+
+def key_encoder(columns: list[str]) -> Callable[[Record], bytes | None]:
+    """Row -> message key bytes (None when the query has no key)."""
+    if not columns:
+        return lambda row: None
+    if len(columns) == 1:
+        col = columns[0]
+
+        def one(row: Record) -> bytes | None:
+            v = row.get(col)
+            if v is None:
+                return None
+            if isinstance(v, str):
+                return v.encode()
+            if isinstance(v, bytes):
+                return v
+            if isinstance(v, bool):
+                return b"true" if v else b"false"
+            return str(to_json_value(v)).encode()
+
+        return one
+
+    def many(row: Record) -> bytes | None:
+        return orjson.dumps([to_json_value(row.get(c)) for c in columns])
+
+    return many
+
+
+class KafkaSink(Sink):
+    """Produces every output row to `topic`."""
+
+    def __init__(self, name: str, props: dict[str, str]) -> None:
+        super().__init__(name, props)
+        self.topic = topic_of(name, props)
+        self.brokers = brokers_of(props)
+        self.codec = value_codec(props)
+        self.key_field = props.get("key.field")
+        self.acks: Any = props.get("acks", "1").lower()
+        self.acks = "all" if self.acks in ("all", "-1") else int(self.acks)
+        self.compression = props.get("compression.type", "none").lower()
+        self.linger_ms = int(props.get("linger.ms", "5"))
+        self.batch_bytes = int(props.get("batch.size", "262144"))
+        self.partitions = int(props["partitions"]) if props.get("partitions") else None
+        self.transactional = parse_bool(props.get("transactional", "false"))
+        self.columns: list[str] = []
+        self.key_of: Callable[[Record], bytes | None] = key_encoder(
+            [self.key_field] if self.key_field else []
+        )
+        self.job: Any = None
+        self.producer: Any = None
+        self.txn: Any = None  # kafka_transactions.TransactionalWriter when transactional
+        self.rows_written = 0
+        self._n_partitions: int | None = None
+
+    def bind_job(self, job: Any) -> None:
+        """Take the message key from the query's PRIMARY KEY / GROUP BY."""
+        self.job = job
+        self.key_of = key_encoder(key_columns(job.plan, self.key_field))
+
+    async def open(self, columns: list[str]) -> None:
+        """Start the producer (and create the topic when `partitions` is given)."""
+        self.columns = list(columns)
+        if self.transactional:
+            from velostream.connectors.kafka_transactions import TransactionalWriter
+
+            self.txn = TransactionalWriter(self, self.job)
+            await self.txn.open()
+            return
+        from aiokafka import AIOKafkaProducer
+
+        if self.partitions:
+            await ensure_topic(self.brokers, self.topic, self.partitions, self.props)
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.brokers,
+            "acks": self.acks,
+            "linger_ms": self.linger_ms,
+            "max_batch_size": self.batch_bytes,
+            "compression_type": None if self.compression == "none" else self.compression,
+            **security_kwargs(self.props),
+        }
+        if self.props.get("client.id"):
+            kwargs["client_id"] = self.props["client.id"]
+        if self.props.get("enable.idempotence"):
+            kwargs["enable_idempotence"] = parse_bool(self.props["enable.idempotence"])
+        self.producer = AIOKafkaProducer(**kwargs)
+        try:
+            await self.producer.start()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            self.producer = None
+            raise ConfigError(
+                f"kafka sink '{self.name}': cannot reach '{self.brokers}': {exc}",
+                kind="property",
+                token=f"{self.name}.bootstrap.servers",
+            ) from None
+
+    def encode(self, rows: list[Record]) -> list[tuple[bytes | None, bytes, int | None]]:
+        """(key, value, timestamp) of each row's message."""
+        cols = self.columns
+        encode = self.codec.encode
+        key_of = self.key_of
+        out = []
+        for r in rows:
+            ts = r.get("_event_time")
+            shaped = shape_row(r, cols) if cols else r
+            if "_headers" in shaped or any(k in _SYSTEM for k in shaped):
+                shaped = {k: v for k, v in shaped.items() if k not in _SYSTEM or k in cols}
+            out.append((key_of(r), encode(shaped), ts if isinstance(ts, int) else None))
+        return out
+
+    async def write(self, rows: list[Record]) -> None:
+        """Produce one batch; returns when the broker has acknowledged all of it."""
+        if not rows:
+            return
+        if not self.columns:
+            self.columns = [k for k in rows[0] if not k.startswith("_")] or list(rows[0])
+        if self.producer is None and self.txn is None:
+            await self.open(self.columns)
+        messages = self.encode(rows)
+        if self.txn is not None:
+            await self.txn.write(messages)
+        else:
+            await produce_batch(self.producer, self.topic, messages)
+        self.rows_written += len(rows)
+
+    async def close(self) -> None:
+        """Flush and stop the producer."""
+        if self.txn is not None:
+            await self.txn.close()
+            self.txn = None
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.flush()
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            self.producer = None
+
+
+async def produce_batch(
+    producer: Any, topic: str, messages: list[tuple[bytes | None, bytes, int | None]]
+) -> None:
+    """Send messages (key, value, timestamp) and wait for every acknowledgement. Keyed
+    messages go to the partition the default partitioner picks; batches are built per
+    partition (much faster than one `send` per message)."""
+    parts = await producer.partitions_for(topic)
+    n = len(parts)
+    from aiokafka.partitioner import murmur2
+
+    by_part: dict[int, list[tuple[bytes | None, bytes, int | None]]] = {}
+    rr = 0
+    for m in messages:
+        key = m[0]
+        if key is None:
+            p = rr % n  # keyless: spread round robin
+            rr += 1
+        else:
+            p = (murmur2(key) & 0x7FFFFFFF) % n
+        by_part.setdefault(p, []).append(m)
+    futures = []
+    for p, msgs in by_part.items():
+        batch = producer.create_batch()
+        for key, value, ts in msgs:
+            if batch.append(key=key, value=value, timestamp=ts) is None:
+                batch.close()
+                futures.append(await producer.send_batch(batch, topic, partition=p))
+                batch = producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=ts) is None:
+                    raise ValueError(f"a message of {len(value)} bytes exceeds batch.size")
+        batch.close()
+        futures.append(await producer.send_batch(batch, topic, partition=p))
+    if futures:
+        await asyncio.gather(*futures)
+
+
+async def ensure_topic(brokers: str, topic: str, partitions: int, props: dict[str, str]) -> None:
+    """Create `topic` with `partitions` partitions unless it exists."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=brokers, **security_kwargs(props))
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()

@@ -1,0 +1,578 @@
+"""`kafka_source`: records from a Kafka topic (aiokafka), fetched in batches with `getmany`.
+
+Each fetch becomes one micro-batch. JSON values of a whole fetch decode in one go into a
+Polars DataFrame when that is exact (formats/json_frame.py), else value by value through the
+format's codec. Every record carries the system columns `_timestamp` (the message timestamp),
+`_event_time` (the message timestamp unless `event.time.field` names a field), `_key` (text),
+`_partition` and `_offset`; message headers are readable with `HEADER('name')`.
+
+Where it starts, per partition: the job's checkpoint (state.store = sqlite), else the group's
+committed offset (when the read is in a group), else `auto.offset.reset`. A bounded read
+(`end`) stops at the end offsets taken when it starts, or at the offsets given.
+
+Offsets are committed to the group only after the sinks have the output of the records they
+cover: after each batch for a stateless query, after each checkpoint with a state store, and
+only at the end of a bounded run for an aggregation that keeps its state in memory (its open
+windows would otherwise be lost on a crash).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from velostream.connectors.base import Record, Source
+from velostream.connectors.common import MalformedPolicy, event_time_extractor, parse_bool
+from velostream.connectors.kafka_config import (
+    brokers_of,
+    parse_end,
+    parse_partitions,
+    parse_reset,
+    security_kwargs,
+    topic_of,
+)
+from velostream.errors import ConfigError
+from velostream.formats.codecs import JsonCodec, value_codec
+from velostream.formats.event_time import EventTimeError
+
+HEADERS = "_headers"  # record field holding the message headers (name -> text) for HEADER()
+
+
+def position(topic: str, partition: int, offset: int) -> str:
+    """How a message is named in error reports: topic/partition@offset."""
+    return f"{topic}/{partition}@{offset}"
+
+
+class _DeadLetterTopic(MalformedPolicy):
+    """on.error = dead_letter with `dead.letter.topic`: malformed messages are queued here and
+    produced (raw key, value and headers, plus the error) by the source."""
+
+    def __init__(self, source: str, errors: Any, on_warning: Callable[[str], None], topic: str):
+        super().__init__(source, errors, on_warning, "skip")
+        self.mode = "dead_letter"
+        self.topic = topic
+        self.queue: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
+        self.current: Any = None  # the message being decoded (key and headers go along)
+
+    def _dead_letter(self, position: str, message: str, raw: str | bytes | None) -> None:
+        msg = self.current
+        value = raw if isinstance(raw, bytes) or raw is None else str(raw).encode()
+        headers = list(getattr(msg, "headers", None) or ())
+        headers += [("velo.error", message.encode()), ("velo.position", position.encode())]
+        self.queue.append((getattr(msg, "key", None), value, headers))
+        self.errors.dead_lettered += 1
+
+
+class KafkaSource(Source):
+    """Reads a topic; bounded when `end` is set."""
+
+    partitioned = True  # checkpoints keep one offset per partition (runtime/checkpoint.py)
+
+    def __init__(
+        self, name: str, props: dict[str, str], on_warning: Callable[[str], None] | None = None
+    ) -> None:
+        super().__init__(name, props, on_warning)
+        self.topic = topic_of(name, props)
+        self.brokers = brokers_of(props)
+        self.explicit_group = props.get("group.id")
+        self.reset = parse_reset(props.get("auto.offset.reset", "latest"))
+        self.end = parse_end(props["end"]) if props.get("end") else None
+        self.bounded = self.end is not None
+        self.only_partitions = (
+            parse_partitions(props["partitions"]) if props.get("partitions") else None
+        )
+        self.codec = value_codec(props)  # avro/protobuf read their own keys from props
+        self.json_fast = isinstance(self.codec, JsonCodec)
+        self.key_field = props.get("key.field")
+        self.max_records = int(props.get("batch.size") or props.get("fetch.max.records", "10000"))
+        self.max_wait_ms = int(props.get("fetch.max.wait.ms", "20"))
+        self.auto_commit = parse_bool(props.get("enable.auto.commit", "true"))
+        self.commit_interval_s = int(props.get("auto.commit.interval.ms", "1000")) / 1000
+        self.extractor = event_time_extractor(props)
+        mode = props.get("on.error", "skip").lower()
+        if mode == "dead_letter" and props.get("dead.letter.topic"):
+            self.bad: MalformedPolicy = _DeadLetterTopic(
+                name, self.errors, self.on_warning, props["dead.letter.topic"]
+            )
+        else:
+            self.bad = MalformedPolicy(
+                name, self.errors, self.on_warning, mode, props.get("dead.letter.path")
+            )
+        self.job_name = "adhoc"
+        self.commit_mode = "batch"  # batch | checkpoint | end (see the module docstring)
+        self.resume_positions: dict[int, int] | None = None  # partition -> last processed
+        self.consumer: Any = None
+        self._producer: Any = None  # dead letters
+        self._ends: dict[int, int] = {}  # partition -> exclusive end (bounded reads)
+        self._done: set[int] = set()
+        self._partitions: list[int] = []
+        self._processed: dict[int, int] = {}  # partition -> next offset to read (committable)
+        self._committed: dict[int, int] = {}
+        self._last_commit = time.monotonic()
+        self._ts_floor: dict[int, bool] = {}  # timestamp reset: partitions still skipping
+        self._stopped = False
+
+    # -- job wiring ------------------------------------------------------------------------
+
+    def bind_job(self, job: Any) -> None:
+        """Learn the job's name (default group id) and how its offsets may be committed."""
+        from sqlglot import exp
+
+        self.job_name = job.name
+        plan = job.plan
+        stateful = (
+            plan.aggregate
+            or bool(plan.joins)
+            or plan.distinct
+            or plan.select.find(exp.Window) is not None
+        )
+        if job.checkpointer is not None:
+            self.commit_mode = "checkpoint"
+        elif stateful:
+            self.commit_mode = "end"
+        else:
+            self.commit_mode = "batch"
+
+    @property
+    def group_id(self) -> str | None:
+        """The consumer group: `group.id`, or velo-<job>-<source> for a read in a group."""
+        if self.explicit_group:
+            return self.explicit_group
+        if self._uses_group_membership():
+            return f"velo-{self.job_name}-{self.name}"
+        return None
+
+    def _uses_group_membership(self) -> bool:
+        """Unbounded reads of the whole topic join the group and share its partitions;
+        bounded reads and reads of chosen partitions assign partitions themselves."""
+        return not self.bounded and self.only_partitions is None
+
+    # -- opening -----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect, pick partitions and starting offsets, and (bounded) the end offsets."""
+        from aiokafka import AIOKafkaConsumer
+
+        group = self.group_id
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.brokers,
+            "group_id": group,
+            "enable_auto_commit": False,  # committed by us, after the sinks have the output
+            "auto_offset_reset": self.reset if isinstance(self.reset, str) else "earliest",
+            "fetch_max_wait_ms": self.max_wait_ms,
+            "max_partition_fetch_bytes": 8 << 20,
+            "fetch_max_bytes": 64 << 20,
+            "session_timeout_ms": int(self.props.get("session.timeout.ms", "10000")),
+            "heartbeat_interval_ms": int(self.props.get("heartbeat.interval.ms", "1000")),
+            "rebalance_timeout_ms": int(self.props.get("session.timeout.ms", "10000")),
+            **security_kwargs(self.props),
+        }
+        if self.props.get("client.id"):
+            kwargs["client_id"] = self.props["client.id"]
+        self.consumer = consumer = AIOKafkaConsumer(**kwargs)
+        try:
+            await consumer.start()
+        except Exception as exc:
+            await self._close_quietly()
+            consumer._closed = True  # a consumer that never started has nothing to close
+            raise ConfigError(
+                f"kafka source '{self.name}': cannot reach '{self.brokers}': {exc}",
+                kind="property",
+                token=f"{self.name}.bootstrap.servers",
+            ) from None
+        parts = await self._topic_partitions()
+        if self._uses_group_membership():
+            from aiokafka.abc import ConsumerRebalanceListener
+
+            source = self
+
+            class _Listener(ConsumerRebalanceListener):
+                async def on_partitions_revoked(self, revoked: Any) -> None:
+                    await source._commit_safely()
+
+                async def on_partitions_assigned(self, assigned: Any) -> None:
+                    await source._start_positions([tp.partition for tp in assigned])
+
+            consumer.subscribe([self.topic], listener=_Listener())
+            return
+        if self.only_partitions is not None:
+            missing = sorted(set(self.only_partitions) - set(parts))
+            if missing:
+                raise ConfigError(
+                    f"'{self.name}.partitions': topic '{self.topic}' has no partition "
+                    f"{', '.join(map(str, missing))} (it has {len(parts)})",
+                    kind="property",
+                    token=f"{self.name}.partitions",
+                )
+            parts = sorted(self.only_partitions)
+        from aiokafka import TopicPartition
+
+        self._partitions = parts
+        consumer.assign([TopicPartition(self.topic, p) for p in parts])
+        if self.bounded:
+            await self._end_offsets(parts)
+        await self._start_positions(parts)
+
+    async def _topic_partitions(self) -> list[int]:
+        consumer = self.consumer
+        deadline = time.monotonic() + 5
+        while True:
+            parts = consumer.partitions_for_topic(self.topic)
+            if parts:
+                return sorted(parts)
+            if time.monotonic() > deadline:
+                break
+            await consumer._client.force_metadata_update()
+            if consumer.partitions_for_topic(self.topic):
+                continue
+            await asyncio.sleep(0.1)
+        if not self.bounded and self.only_partitions is None:
+            return []  # a live read waits for the topic to appear (subscribe handles it)
+        raise ConfigError(
+            f"kafka source '{self.name}': topic '{self.topic}' does not exist on {self.brokers}",
+            kind="property",
+            token=f"{self.name}.topic",
+        )
+
+    async def _end_offsets(self, parts: list[int]) -> None:
+        """Bounded reads: the exclusive end offset of every partition."""
+        from aiokafka import TopicPartition
+
+        tps = [TopicPartition(self.topic, p) for p in parts]
+        if isinstance(self.end, dict):
+            high = await self.consumer.end_offsets(tps)
+            self._ends = {tp.partition: self.end.get(tp.partition, high[tp]) for tp in tps}
+        else:
+            self._ends = await self._latest_offsets(tps)
+
+    async def _latest_offsets(self, tps: list[Any]) -> dict[int, int]:
+        """The offset after the last message of each partition. The high watermark is that,
+        except on brokers (Tansu 0.6) that report the base offset of the last batch + 1: the
+        last batch is read to find its real end."""
+        consumer = self.consumer
+        begin = await consumer.beginning_offsets(tps)
+        high = await consumer.end_offsets(tps)
+        ends: dict[int, int] = {}
+        probe = [tp for tp in tps if high[tp] > begin[tp]]
+        for tp in tps:
+            ends[tp.partition] = high[tp]
+        if not probe:
+            return ends
+        for tp in probe:
+            consumer.seek(tp, high[tp] - 1)
+        waiting = set(probe)
+        deadline = time.monotonic() + 10
+        while waiting and time.monotonic() < deadline:
+            got = await consumer.getmany(*waiting, timeout_ms=500)
+            for tp, msgs in got.items():
+                if msgs:
+                    ends[tp.partition] = max(ends[tp.partition], msgs[-1].offset + 1)
+                    waiting.discard(tp)
+        return ends
+
+    async def _start_positions(self, parts: list[int]) -> None:
+        """Seek each partition to where this read starts (see the module docstring)."""
+        from aiokafka import TopicPartition
+
+        consumer = self.consumer
+        resume = self.resume_positions or {}
+        self._ts_floor = {}
+        for p in parts:
+            tp = TopicPartition(self.topic, p)
+            if p in resume:
+                consumer.seek(tp, resume[p] + 1)
+                self._processed[p] = resume[p] + 1
+                continue
+            committed = None
+            if self.group_id is not None:
+                committed = await consumer.committed(tp)
+            if committed is not None and committed >= 0:
+                consumer.seek(tp, committed)
+                self._processed[p] = committed
+                self._committed[p] = committed
+                continue
+            if self.reset == "latest":
+                await consumer.seek_to_end(tp)
+                if self.bounded:
+                    # latest-at-start means "nothing old": a bounded read from latest is empty
+                    consumer.seek(tp, self._ends.get(p, 0))
+            elif self.reset == "earliest":
+                await consumer.seek_to_beginning(tp)
+            else:
+                # A timestamp: start at the broker's answer when it has one, and drop the
+                # records before it (Tansu 0.6 answers offsets_for_times with offset 0).
+                found = await consumer.offsets_for_times({tp: self.reset})
+                hit = found.get(tp)
+                if hit is not None and hit.timestamp >= 0:
+                    consumer.seek(tp, hit.offset)
+                else:
+                    await consumer.seek_to_beginning(tp)
+                self._ts_floor[p] = True
+        for p in parts:
+            if (
+                p in self._ends
+                and await consumer.position(TopicPartition(self.topic, p)) >= (self._ends[p])
+            ):
+                self._done.add(p)
+                consumer.pause(TopicPartition(self.topic, p))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask an unbounded read to end after its current fetch."""
+        self._stopped = True
+
+    def batches(self) -> AsyncIterator[list[Record]]:
+        """Record batches, one per fetch."""
+        return self._read(frames=False)
+
+    def frames(self) -> AsyncIterator[Any]:
+        """Batches as DataFrames where the JSON of a fetch decodes exactly in bulk."""
+        return self._read(frames=self.json_fast)
+
+    async def _read(self, frames: bool) -> AsyncIterator[Any]:
+        consumer = self.consumer
+        from aiokafka import TopicPartition
+
+        while not self._stopped:
+            if self.bounded and len(self._done) >= len(self._partitions):
+                return
+            got = await consumer.getmany(timeout_ms=100, max_records=self.max_records)
+            msgs: list[Any] = []
+            for tp, part in got.items():
+                p = tp.partition
+                end = self._ends.get(p)
+                if end is not None:
+                    if part and part[-1].offset >= end:
+                        part = [m for m in part if m.offset < end]
+                    if await consumer.position(tp) >= end or (part and part[-1].offset >= end - 1):
+                        self._done.add(p)
+                        consumer.pause(TopicPartition(self.topic, p))
+                if self._ts_floor.get(p):
+                    part = self._drop_before_reset(p, part)
+                msgs.extend(part)
+            if not msgs:
+                continue
+            batch = self._decode(msgs, frames)
+            if self.bad.__class__ is _DeadLetterTopic and self.bad.queue:
+                await self._send_dead_letters()
+            if len(batch):
+                yield batch
+
+    def _drop_before_reset(self, p: int, part: list[Any]) -> list[Any]:
+        floor = self.reset
+        for i, m in enumerate(part):
+            if m.timestamp >= floor:
+                self._ts_floor[p] = False
+                return part[i:]
+        return []
+
+    # -- decoding --------------------------------------------------------------------------
+
+    def _decode(self, msgs: list[Any], frames: bool) -> Any:
+        paused = gc.isenabled()
+        gc.disable()  # thousands of small acyclic objects: no cyclic GC passes meanwhile
+        try:
+            if frames:
+                frame = self._frame(msgs)
+                if frame is not None:
+                    return frame
+            return self._records(msgs)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _frame(self, msgs: list[Any]) -> Any | None:
+        """The fetch as one DataFrame with the system columns, or None (record path)."""
+        import polars as pl
+
+        from velostream.formats.json_frame import jsonl_frame
+
+        values = [m.value for m in msgs]
+        if None in values or any(m.headers for m in msgs):
+            return None
+        raw = b"\n".join(values)
+        if raw.count(b"\n") != len(values) - 1:
+            return None  # a value spans lines: each must be decoded alone
+        frame = jsonl_frame(raw)
+        if frame is None or frame.height != len(values):
+            return None
+        ts = pl.Series("_timestamp", [m.timestamp for m in msgs], dtype=pl.Int64)
+        if self.extractor is None:
+            event_time = ts.alias("_event_time")
+        else:
+            event_time = self._frame_event_time(frame)
+            if event_time is None:
+                return None
+        keys = [m.key for m in msgs]
+        if any(k is not None for k in keys):
+            key_col = pl.Series(
+                "_key", [k.decode("utf-8", "replace") if k is not None else None for k in keys]
+            )
+        else:
+            key_col = pl.Series("_key", [None] * len(keys), dtype=pl.Null)
+        cols = [
+            event_time,
+            ts,
+            pl.Series("_offset", [m.offset for m in msgs], dtype=pl.Int64),
+            pl.Series("_partition", [m.partition for m in msgs], dtype=pl.Int64),
+            key_col,
+        ]
+        if self.key_field:
+            cols.append(key_col.alias(self.key_field))
+        return frame.with_columns(cols)
+
+    def _frame_event_time(self, frame: Any) -> Any | None:
+        import polars as pl
+
+        name = self.extractor.field
+        if name not in frame.columns:
+            match = [c for c in frame.columns if c.lower() == name.lower()]
+            if len(match) != 1:
+                return None
+            name = match[0]
+        col = frame[name]
+        if col.dtype not in (pl.Int64, pl.Int32) or col.null_count():
+            return None
+        if self.extractor.int_is_millis:
+            return col.cast(pl.Int64).alias("_event_time")
+        if self.extractor.int_is_seconds:
+            return (col.cast(pl.Int64) * 1000).alias("_event_time")
+        return None
+
+    def _records(self, msgs: list[Any]) -> list[Record]:
+        """The fetch as record dicts, malformed messages reported and routed by on.error."""
+        values = [m.value if m.value is not None else b"" for m in msgs]
+        records, errors = self.codec.decode_many(values)
+        extractor = self.extractor
+        bad = self.bad
+        out: list[Record] = []
+        topic = self.topic
+        key_field = self.key_field
+        for m, rec, err in zip(msgs, records, errors, strict=True):
+            if rec is None:
+                if isinstance(bad, _DeadLetterTopic):
+                    bad.current = m
+                why = err or "malformed"
+                if m.value is None:
+                    why = "message has no value (a tombstone)"
+                bad(position(topic, m.partition, m.offset), why, m.value)
+                continue
+            if extractor is None:
+                et = m.timestamp
+            else:
+                try:
+                    et = extractor(rec)
+                except EventTimeError as exc:
+                    if isinstance(bad, _DeadLetterTopic):
+                        bad.current = m
+                    bad(position(topic, m.partition, m.offset), str(exc), m.value)
+                    continue
+            key = m.key.decode("utf-8", "replace") if m.key is not None else None
+            rec["_event_time"] = et
+            rec["_timestamp"] = m.timestamp
+            rec["_offset"] = m.offset
+            rec["_partition"] = m.partition
+            rec["_key"] = key
+            if key_field:
+                rec[key_field] = key
+            if m.headers:
+                rec[HEADERS] = {k: v.decode("utf-8", "replace") for k, v in m.headers}
+            out.append(rec)
+        return out
+
+    async def _send_dead_letters(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        bad = self.bad
+        assert isinstance(bad, _DeadLetterTopic)
+        if self._producer is None:
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=self.brokers, linger_ms=0, **security_kwargs(self.props)
+            )
+            await self._producer.start()
+        queue, bad.queue = bad.queue, []
+        futures = [
+            await self._producer.send(bad.topic, value=v, key=k, headers=h) for k, v, h in queue
+        ]
+        for f in futures:
+            await f
+
+    # -- committing ------------------------------------------------------------------------
+
+    async def ack(self, batch: Any) -> None:
+        """The job has handed the output of `batch` to its sinks."""
+        from velostream.runtime.checkpoint import partition_offsets
+
+        if not len(batch):
+            return
+        for p, off in partition_offsets(batch).items():
+            if off + 1 > self._processed.get(p, -1):
+                self._processed[p] = off + 1
+        if (
+            self.commit_mode == "batch"
+            and time.monotonic() - self._last_commit >= self.commit_interval_s
+        ):
+            await self._commit()
+
+    async def on_checkpoint(self) -> None:
+        """A checkpoint has made the state and offsets durable: commit them to the group."""
+        if self.commit_mode == "checkpoint":
+            await self._commit()
+
+    async def on_end(self, complete: bool) -> None:
+        """The job ended normally; `complete` when it read its whole input and flushed all
+        its windows (not on stop or LIMIT)."""
+        if self.commit_mode != "end" or complete:
+            await self._commit()
+
+    async def _commit_safely(self) -> None:
+        # A rebalance may revoke partitions: commit what is safe to commit before they go.
+        if self.commit_mode == "batch":
+            with contextlib.suppress(Exception):
+                await self._commit()
+
+    async def _commit(self) -> None:
+        self._last_commit = time.monotonic()
+        if self.group_id is None or not self.auto_commit or self.consumer is None:
+            return
+        from aiokafka import TopicPartition
+        from aiokafka.structs import OffsetAndMetadata
+
+        todo = {
+            TopicPartition(self.topic, p): OffsetAndMetadata(off, "")
+            for p, off in self._processed.items()
+            if self._committed.get(p) != off
+        }
+        if self._uses_group_membership():
+            owned = self.consumer.assignment()
+            todo = {tp: o for tp, o in todo.items() if tp in owned}
+        if not todo:
+            return
+        await self.consumer.commit(todo)
+        for tp, o in todo.items():
+            self._committed[tp.partition] = o.offset
+
+    def committable(self) -> dict[int, int]:
+        """Partition -> the next offset to read, for every message whose output the sinks have."""
+        return dict(self._processed)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Leave the group and close the connections."""
+        await self._close_quietly()
+
+    async def _close_quietly(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+        if self.consumer is not None:
+            with contextlib.suppress(Exception):
+                await self.consumer.stop()
+            self.consumer = None
