@@ -73,6 +73,11 @@ def _from_names(stmt: Any) -> list[str]:
     return list(dict.fromkeys(t.name.lower() for t in q.find_all(exp.Table) if t.name))
 
 
+def _only_count(inp: InputSpec) -> bool:
+    """An input that only bounds a source (records, seed), giving no data of its own."""
+    return inp.schema is None and inp.rows is None and inp.data_file is None
+
+
 def _sub_seed(seed: int, name: str) -> int:
     """A per-source seed: adding an input never changes another input's data."""
     return zlib.crc32(f"{seed}:{name.lower()}".encode())
@@ -162,7 +167,7 @@ class Runner:
         else:
             schema = Schema(name, list(cols))
         count = int(props.get("count") or self.spec.default_records)
-        seed = int(props["seed"]) if props.get("seed") else _sub_seed(self.seed, name)
+        seed = int(props["seed"]) if props.get("seed") else self.seed  # (42, as velo run)
         rate = float(props.get("rate") or 0)
         start = (
             parse_start_time(props["start.time"]) if props.get("start.time") else BOUNDED_START_MS
@@ -185,7 +190,13 @@ class Runner:
             own = per.get(name, {})
             kind = (own.get("type") or "").strip().lower()
             inp = pending.get(name)
-            if inp is not None:
+            if inp is not None and kind == "synthetic" and _only_count(inp):
+                if name not in self.inputs:  # the source's own generator, bounded by the spec
+                    self.inputs[name] = self._synthetic_rows(
+                        name, {**own, "count": str(inp.records or self.spec.default_records)}
+                    )
+                rows, batch = self.inputs[name], inp.time.batch_size
+            elif inp is not None:
                 rows = self._input_rows(inp, pending)
                 batch = inp.time.batch_size
             elif kind == "synthetic":
