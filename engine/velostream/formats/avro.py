@@ -95,6 +95,79 @@ def _needs_fixup(raw: Any) -> bool:
     return any(f'"{lt}"' in text for lt in _FIXUP_LOGICAL)
 
 
+def _fix_timestamp(v: Any) -> Any:
+    """fastavro's aware UTC datetime as a naive one (the same instant)."""
+    return v.replace(tzinfo=None) if v.__class__ is dt.datetime and v.tzinfo is not None else v
+
+
+def _fix_uuid(v: Any) -> Any:
+    return str(v) if v.__class__ is uuid.UUID else v
+
+
+def _direct_logical(schema: Any) -> str | None:
+    """The fix-up logical type of a field type that is one (or a union of it and null)."""
+    if isinstance(schema, list):
+        rest = [b for b in schema if b != "null"]
+        return _direct_logical(rest[0]) if len(rest) == 1 else None
+    if isinstance(schema, dict):
+        lt = schema.get("logicalType")
+        return lt if lt in _FIXUP_LOGICAL else None
+    return None
+
+
+_PRIMITIVES = frozenset(
+    "null boolean int long float double bytes string record enum array map fixed error".split()
+)
+
+
+def _names_a_type(schema: Any) -> bool:
+    """True when a type refers to a named type by its name (its definition is elsewhere)."""
+    if isinstance(schema, str):
+        return schema not in _PRIMITIVES
+    if isinstance(schema, list):
+        return any(_names_a_type(b) for b in schema)
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if isinstance(kind, list | dict) or (isinstance(kind, str) and kind not in _PRIMITIVES):
+            return _names_a_type(kind)
+        if kind == "record" or kind == "error":
+            return any(_names_a_type(f.get("type")) for f in schema.get("fields", []))
+        if kind == "array":
+            return _names_a_type(schema.get("items"))
+        if kind == "map":
+            return _names_a_type(schema.get("values"))
+    return False
+
+
+Fixer = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def make_fixer(raw: Any) -> Fixer | None:
+    """A function that turns a decoded record's values into engine values in place, built
+    from the schema the record has (None when nothing needs it): top-level timestamp and uuid
+    fields directly, fields with such values nested inside by a walk of their value."""
+    if raw is None or not _needs_fixup(raw):
+        return None
+    if not (isinstance(raw, dict) and isinstance(raw.get("fields"), list)):
+        return _fix_value
+    plan: list[tuple[str, Callable[[Any], Any]]] = []
+    for f in raw["fields"]:
+        lt = _direct_logical(f.get("type"))
+        if lt is not None:
+            plan.append((f["name"], _fix_uuid if lt == "uuid" else _fix_timestamp))
+        elif _needs_fixup(f.get("type")) or _names_a_type(f.get("type")):
+            plan.append((f["name"], _fix_value))  # nested, or a named type defined elsewhere
+
+    def fix(rec: dict[str, Any]) -> dict[str, Any]:
+        for name, conv in plan:
+            v = rec.get(name)
+            if v is not None:
+                rec[name] = conv(v)
+        return rec
+
+    return fix
+
+
 def _fix_value(v: Any) -> Any:
     """A decoded value as an engine value: aware datetime -> naive UTC, UUID -> str."""
     t = v.__class__
@@ -370,11 +443,10 @@ class AvroCodec(Codec):
         if writer_text is not None:
             wkey = WRITER_SCHEMA_FILE if props.get(WRITER_SCHEMA_FILE) else WRITER_SCHEMA
             self.writer = parse_avro_schema(writer_text, wkey)[1]
-        # Per schema id: (writer, reader or None, needs fix-up), or the error message.
-        self._by_id: dict[int, tuple[Any, Any, bool] | str] = {}
-        self._fix = self.raw is not None and _needs_fixup(self.raw)
-        if self.writer is not None:
-            self._fix = self._fix or _needs_fixup(json.loads(writer_text))
+        # Per schema id: (writer, reader or None, fix-up), or the error message.
+        self._by_id: dict[int, tuple[Any, Any, Fixer | None] | str] = {}
+        # Decoded records have the reader's fields (the local schema, when there is one).
+        self._fix = make_fixer(self.raw)
         self._prep = make_preparer(self.raw) if self.raw is not None else None
         self._out_id: int | None = None  # the schema id encoded values carry (registry mode)
 
@@ -407,7 +479,7 @@ class AvroCodec(Codec):
                 errors.append(str(exc) or type(exc).__name__)
         return records, errors
 
-    def _read(self, body: Any, writer: Any, reader: Any, fix: bool, where: str) -> Record:
+    def _read(self, body: Any, writer: Any, reader: Any, fix: Fixer | None, where: str) -> Record:
         buf = io.BytesIO(body)
         try:
             rec = fastavro.schemaless_reader(buf, writer, reader)
@@ -427,9 +499,9 @@ class AvroCodec(Codec):
             )
         if not isinstance(rec, dict):
             raise ValueError(f"expected an Avro record{where}, found {type(rec).__name__}")
-        return _fix_value(rec) if fix else rec
+        return fix(rec) if fix is not None else rec
 
-    def _schemas_for(self, schema_id: int) -> tuple[Any, Any, bool]:
+    def _schemas_for(self, schema_id: int) -> tuple[Any, Any, Fixer | None]:
         """Writer schema, reader schema (None = same) and fix-up flag of a schema id (cached)."""
         hit = self._by_id.get(schema_id)
         if hit is not None:
@@ -450,7 +522,7 @@ class AvroCodec(Codec):
             msg = f"schema id {schema_id} in the registry is not a valid Avro schema: {exc}"
             self._by_id[schema_id] = msg
             raise ValueError(msg) from None
-        fix = _needs_fixup(raw) or self._fix
+        fix = self._fix if self.raw is not None else make_fixer(raw)
         entry = (writer, self.schema, fix)
         self._by_id[schema_id] = entry
         return entry
