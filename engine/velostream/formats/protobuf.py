@@ -495,6 +495,14 @@ class ProtobufCodec(Codec):
 
     def __init__(self, props: dict[str, str]) -> None:
         props = {k.lower(): v for k, v in props.items()}
+        if props.get("schema.registry.url"):
+            # Confluent's Protobuf framing (schema id + message indexes) is not implemented:
+            # refuse rather than misread framed values as plain messages.
+            raise _config_error(
+                "schema.registry.url",
+                "'schema.registry.url' works with format avro only; format protobuf reads plain "
+                f"messages of the type in '{FILE}'",
+            )
         file_key = FILE if props.get(FILE) else FILE_ALIAS
         path_text = props.get(FILE) or props.get(FILE_ALIAS)
         inline = props.get(SCHEMA)

@@ -282,3 +282,16 @@ def test_unknown_or_missing_message_name(proto_dir: Path) -> None:
 def test_no_file_given() -> None:
     with pytest.raises(ConfigError, match=r"needs 'protobuf\.file'"):
         value_codec({"format": "protobuf"})
+
+
+def test_registry_framing_is_refused_for_protobuf(proto_dir: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        value_codec(
+            {
+                "format": "protobuf",
+                "protobuf.file": str(proto_dir / "velo_fmt_quotes.proto"),
+                "schema.registry.url": "http://127.0.0.1:1",
+            }
+        )
+    assert info.value.token == "schema.registry.url"
+    assert "avro only" in info.value.message
