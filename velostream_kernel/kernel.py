@@ -15,6 +15,7 @@ from velostream_kernel import __version__, control
 from velostream_kernel.assistant.ask_magic import is_ask, run_ask
 from velostream_kernel.completion import complete, inspect, is_complete
 from velostream_kernel.session import VeloSession
+from velostream_kernel.testing_cell import test_before_cell
 
 LANGUAGE_INFO = {
     "name": "velosql",  # papermill finds the parameter translator by this name: keep it
@@ -120,6 +121,11 @@ class VeloKernel(Kernel):
             )
 
         path = f"In[{self.execution_count}]"
+        code, test_failure = await test_before_cell(code, publish)  # -- @test / %%velo_test
+        if not code.strip():
+            if test_failure:
+                return self._error(reply, "TestFailed", test_failure, [test_failure])
+            return reply
         try:
             outcome = await self.velo.run_cell(code, publish, path=path)
         except Exception as e:  # a bug or a job failure: show it, keep the kernel alive
@@ -133,6 +139,8 @@ class VeloKernel(Kernel):
             if isinstance(err, SqlError):
                 return self._error(reply, "SqlError", err.message, _sql_traceback(err))
             return self._error(reply, type(err).__name__, str(err), [str(err)])
+        if test_failure:
+            return self._error(reply, "TestFailed", test_failure, [test_failure])
         return reply
 
     async def _ask(self, code: str, reply: dict, silent: bool) -> dict[str, Any]:

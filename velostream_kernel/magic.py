@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display, update_display
 
@@ -103,6 +103,20 @@ class VeloMagics(Magics):
         if outcome.status == "stopped":
             print("query stopped; the partial result is shown above")
         return None
+
+    @cell_magic
+    def velo_test(self, line: str, cell: str) -> None:
+        """`%%velo_test [--spec FILE] [--seed N] [--only NAME]`: test the cell's SQL against a
+        spec (the file, or the cell's `-- @test` block); pass/fail shows as a table."""
+        from velostream_kernel.testing_cell import MAGIC, find_test, report_bundle, run_cell_test
+
+        test = find_test(f"{MAGIC} {line}\n{cell}")
+        assert test is not None
+        report = self._engine_thread.submit(run_cell_test(test)).result()
+        display(report_bundle(report), raw=True)
+        if not report.passed:
+            why = report.error or f"{len(report.failed)} of {len(report.results)} assertions failed"
+            raise VeloError([f"velo test failed: {why}"])
 
     def _run(self, code: str, keep_rows: bool) -> Outcome:
         params = {k: v for k, v in self.shell.user_ns.items() if not k.startswith("_")}

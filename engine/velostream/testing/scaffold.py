@@ -187,7 +187,7 @@ def _query_for(stmt: Any, name: str, q: exp.Select) -> dict[str, Any]:
                     "type": "window_boundary",
                     "window_start_field": starts[0],
                     "window_size_ms": win.args["size"].millis,
-                }  # fmt: skip
+                }
             )
     return {"name": name, "outputs": [{"sink": name, "assertions": assertions}]}
 

@@ -72,7 +72,7 @@ class AssertionSpec:
             f"{k}={v}"
             for k, v in self.params.items()
             if k not in ("description",) and not isinstance(v, dict | list)
-        ][:2]
+        ][:3]
         lists = [
             f"{k}={','.join(map(str, v))}" for k, v in self.params.items() if isinstance(v, list)
         ]
