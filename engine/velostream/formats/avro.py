@@ -208,11 +208,14 @@ def _to_decimal(v: Any, scale: int, precision: int | None, where: str) -> Decima
         raise ValueError(f"{where}: expected a decimal, got {type(v).__name__}")
     if not d.is_finite():
         raise ValueError(f"{where}: {d} cannot be written as an Avro decimal")
-    q = d.quantize(Decimal(1).scaleb(-scale), context=values.DEC_CTX)
+    try:
+        q = d.quantize(Decimal(1).scaleb(-scale), context=values.DEC_CTX)
+    except InvalidOperation:
+        raise ValueError(f"{where}: {d} is too large for an Avro decimal") from None
     if q != d:
         raise ValueError(
             f"{where}: {d} has more than {scale} decimal places (the schema's scale); "
-            "round it in the query, e.g. ROUND(x, {scale})".replace("{scale}", str(scale))
+            f"round it in the query, e.g. ROUND(x, {scale})"
         )
     if precision is not None and len(q.as_tuple().digits) > precision and q != 0:
         raise ValueError(f"{where}: {d} has more than {precision} digits (the schema's precision)")
