@@ -245,13 +245,12 @@ class PostgresSource(Source):
             return _EPOCH.date() + dt.timedelta(days=off)
         return off
 
-    def _stamp(
-        self, recs: list[Record], offsets: list[int], default_et: int | None
-    ) -> list[Record]:
-        """System columns; records whose event time cannot be read go to `on.error`."""
+    def _stamp(self, recs: list[Record], offsets: list[int], snapshot: bool) -> list[Record]:
+        """System columns; records whose event time cannot be read go to `on.error`. Without
+        an event-time field, a lookup table's initial rows get event time 0."""
         read_at = now_ms()
         ext = self.extractor
-        et_default = read_at if default_et is None else default_et
+        et_default = 0 if snapshot and self.role == "table" else read_at
         kept: list[Record] = []
         for rec, off in zip(recs, offsets, strict=True):
             self.rows_read += 1

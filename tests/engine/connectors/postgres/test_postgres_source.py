@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -95,11 +96,14 @@ def test_query_read_in_batches_with_counted_offsets(pg: str) -> None:
         "query": "SELECT n, n * n AS sq FROM nums WHERE n % 2 = 0 ORDER BY n",
         "batch.size": "2",
     }
+    before = int(time.time() * 1000)
     batches = _drain(create_source("nums", props))
     assert [len(b) for b in batches] == [2, 2, 1]
     recs = [r for b in batches for r in b]
     assert [(r["n"], r["sq"]) for r in recs] == [(2, 4), (4, 16), (6, 36), (8, 64), (10, 100)]
     assert [r["_offset"] for r in recs] == [0, 1, 2, 3, 4]
+    # read as a stream without an event-time field: the read time is the event time
+    assert all(r["_event_time"] >= before for r in recs)
 
 
 def test_windowed_aggregation_matches_postgres_own_group_by(pg: str) -> None:
