@@ -72,7 +72,7 @@ def read_rows(path: str | Path, fmt: str | None = None) -> list[dict]:
             raise DataError(f"{p}: not valid JSON: {e}") from None
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise DataError(f"{p}: expected a JSON array of objects")
-        return [_decimal_strings(r) for r in data]
+        return [decimal_strings(r) for r in data]
     rows = []
     for n, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
@@ -83,11 +83,11 @@ def read_rows(path: str | Path, fmt: str | None = None) -> list[dict]:
             raise DataError(f"{p}:{n}: not valid JSON: {e}") from None
         if not isinstance(row, dict):
             raise DataError(f"{p}:{n}: expected a JSON object")
-        rows.append(_decimal_strings(row))
+        rows.append(decimal_strings(row))
     return rows
 
 
-def _decimal_strings(row: dict) -> dict:
+def decimal_strings(row: dict) -> dict:
     """JSON strings that are plain decimals are exact decimals, as the engine reads them."""
     for k, v in row.items():
         if isinstance(v, str) and _DEC.match(v):

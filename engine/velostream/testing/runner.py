@@ -110,8 +110,10 @@ class Runner:
         name = inp.source.lower()
         if name in self.inputs:
             return self.inputs[name]
-        if inp.rows is not None:
-            rows = [dict(r) for r in inp.rows]
+        if inp.rows is not None:  # decimal strings are exact decimals, as in JSON input
+            from velostream.testing.data import decimal_strings
+
+            rows = [decimal_strings(dict(r)) for r in inp.rows]
         elif inp.data_file is not None:
             from velostream.testing.data import DataError, read_rows
 
