@@ -149,7 +149,20 @@ class GroupResolver(Resolver):
             i = len(self.slots)
             self._slot_index[k] = i
             self.slots.append(make_slot(node))
+        return self.slot_value(i)
+
+    def slot_value(self, i: int) -> str:
+        """The Python expression of aggregate slot `i`'s result."""
         return f"a[{i}].result()"
+
+
+class ValueGroupResolver(GroupResolver):
+    """A group's scope where aggregate results are plain values `r0, r1, ...` (computed in
+    bulk elsewhere) instead of accumulator objects."""
+
+    def slot_value(self, i: int) -> str:
+        """Slot `i`'s result is the loop variable `r<i>`."""
+        return f"r{i}"
 
 
 def make_slot(node: exp.Expression) -> AggSlot:
@@ -321,6 +334,42 @@ def build_group_output(
     lines.append("    return o")
     compiler.env["_star"] = star_fields
     return define("\n".join(lines), compiler.env, "_out"), names
+
+
+def build_group_rows(
+    plan: QueryPlan, compiler: Compiler, group: ValueGroupResolver, nkeys: int, size: int
+) -> Callable[[list[list], Callable[[dict, int], Any]], int]:
+    """`rows(cols, emit) -> rows emitted`: the output rows of closed window groups given as
+    columns (window start, the GROUP BY keys, then each aggregate slot's result), in order,
+    each handed to `emit(row, window end)` unless HAVING rejects it. The same select list and
+    HAVING as `build_group_output`, in one loop instead of one call per group."""
+    keys = [f"k{i}" for i in range(nkeys)]
+    body: list[str] = []
+    out_vars: list[tuple[str, str]] = []
+    for i, ((name, node), star) in enumerate(zip(plan.items, plan.star, strict=True)):
+        if star is not None:
+            raise ValueError("a select list with * needs the group's last row")
+        var = f"v{i}"
+        body.append(f"{var} = {compiler.compile(node)}")
+        group.aliases[name.lower()] = var
+        out_vars.append((name, var))
+    if plan.having is not None:
+        body.append(f"if ({compiler.compile(plan.having)}) is not True:")
+        body.append("    continue")
+    nslots = len(group.slots)
+    loop_vars = ["ws", *keys, *(f"r{i}" for i in range(nslots))]
+    lines = [
+        "def _rows(cols, emit):",
+        "    n = 0",
+        f"    for {', '.join(loop_vars)}, in zip(*cols):",
+        "        k = (" + "".join(f"{k}, " for k in keys) + ")",
+        f"        we = ws + {int(size)}",
+        *("        " + b for b in body),
+        "        emit({" + ", ".join(f"{n!r}: {v}" for n, v in out_vars) + "}, we)",
+        "        n += 1",
+        "    return n",
+    ]
+    return define("\n".join(lines), compiler.env, "_rows")
 
 
 def inline_aliases(

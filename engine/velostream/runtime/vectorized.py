@@ -41,6 +41,7 @@ from velostream.functions.aggregates import (
     SumAcc,
 )
 from velostream.plan.logical import QueryPlan
+from velostream.runtime.codegen import Compiler
 from velostream.runtime.columnar import (
     BOOL,
     DEC,
@@ -54,7 +55,14 @@ from velostream.runtime.columnar import (
     frame_to_rows,
     rows_to_columns,
 )
-from velostream.runtime.compile import inline_aliases
+from velostream.runtime.columnar_windows import PendingWindows
+from velostream.runtime.compile import (
+    RowResolver,
+    ValueGroupResolver,
+    build_group_rows,
+    inline_aliases,
+    key_sql,
+)
 from velostream.runtime.operators import AggregateOp, Emit, OutputStage, ProjectOp, _Group
 from velostream.values import DEC_CTX
 
@@ -411,6 +419,27 @@ class VectorAggregateOp(AggregateOp):
         self._merge_cache: dict[tuple, Callable[..., None]] = {}
         self.batches_vectorized = 0
         self.batches_row = 0
+        # Windows keep their partials as frames until they close (columnar_windows.py).
+        self.pending = self._pending_windows() if self.eligible else None
+
+    def _pending_windows(self) -> PendingWindows | None:
+        w = self.window
+        if w is None or w.kind not in ("TUMBLING", "SLIDING"):
+            return None
+        row = RowResolver(self.plan, False)
+        comp = Compiler(row)
+        group = ValueGroupResolver(self.plan, row, windowed=True)
+        gcomp = Compiler(group)
+        gcomp.env = comp.env
+        gcomp._consts = comp._consts
+        try:
+            rows_fn = build_group_rows(self.plan, gcomp, group, len(self.key_nodes), w.size_ms)
+        except ValueError:
+            return None
+        if [key_sql(s.node) for s in group.slots] != [key_sql(s.node) for s in self.slots]:
+            return None  # the slots must be the row path's, in its order
+        ops = [s.op for s in self.slot_plans]
+        return PendingWindows(w.size_ms, len(self.key_nodes), ops, self.factories, rows_fn)
 
     # -- entry point -------------------------------------------------------------------
 
@@ -440,6 +469,7 @@ class VectorAggregateOp(AggregateOp):
         return self._ingest_rows(frame_to_rows(batch) if is_frame else batch, delay)
 
     def _ingest_rows(self, rows: list[dict], delay: int) -> int:
+        self.materialize()  # the row path works on group objects, after the pending partials
         self.push_batch_wm(rows, delay)  # the row path, watermark advanced per record
         return self.wm
 
@@ -561,7 +591,7 @@ class VectorAggregateOp(AggregateOp):
         if late and self.dead_letter:  # before the fold: nothing after it may fail in Polars
             self._report_late(batch, df, late_mask)
         if parts.height:
-            late += self._fold(parts, len(keys), folds, status)
+            late += self._keep(parts, len(keys), folds, status)
         if late:
             self.counters.late += late
         tmax = bounds["_event_time\x00max"] - delay
@@ -616,6 +646,121 @@ class VectorAggregateOp(AggregateOp):
                 aggs.append((col.min() if s.op == "min" else col.max()).alias(p))
                 folds.append(("minmax", p))
         return aggs, folds
+
+    # -- pending partials (columnar window state) -----------------------------------------
+
+    def _keep(
+        self, parts: pl.DataFrame, nkeys: int, folds: list[tuple[str, ...]], status: bool
+    ) -> int:
+        """Keep a batch's partials pending when they merge exactly in Polars, else fold them
+        into the accumulators; returns the late records they count."""
+        pending = self.pending
+        if pending is None:
+            return self._fold(parts, nkeys, folds, status)
+        late = 0
+        if status:
+            st = parts["\x00st"]
+            if (st == 2).any():
+                late = int(parts.filter(st == 2)["\x00n"].sum())
+            parts = parts.filter(st == 1)
+            if not parts.height:
+                return late
+        names = ["\x00ws", *(f"\x00k{i}" for i in range(nkeys))]
+        for f in folds:
+            names += f[1:]
+        parts = parts.select(names)
+        if pending.accepts(parts, folds):
+            pending.add(parts, folds, self.ends)
+        else:
+            self.materialize()
+            self._fold(parts, nkeys, folds, False)
+        return late
+
+    def materialize(self) -> None:
+        """Fold the pending partials into the accumulators (arrival order), so that the
+        windows' groups exist as objects (row-by-row batches, checkpoints)."""
+        taken = self.pending.take() if self.pending is not None else None
+        if taken is not None:
+            frame, folds = taken
+            self._fold(frame, len(self.key_nodes), folds, False)
+
+    def close_due(self) -> None:
+        """Close the windows whose end the watermark has reached (see AggregateOp)."""
+        if not self.pending:
+            super().close_due()
+            return
+        self._close_pending(self.wm)
+
+    def finish(self) -> None:
+        """End of a bounded input: close every window."""
+        if not self.pending:
+            super().finish()
+            return
+        self._close_pending(None)
+        self.ends.clear()
+
+    def snapshot(self) -> dict:
+        """The state as plain data: pending partials are folded into groups first."""
+        self.materialize()
+        return super().snapshot()
+
+    def restore(self, snap: dict) -> None:
+        """Take over the state of `snapshot()`."""
+        if self.pending is not None:
+            self.pending.take()
+        super().restore(snap)
+
+    def _close_pending(self, upto: int | None) -> None:
+        """Close the windows ending at or before `upto` (None: all), pending or not, in the
+        row path's order (by end, then start)."""
+        ends = self.ends
+        due: list[tuple[int, int]] = []
+        while ends and (upto is None or ends[0][0] <= upto):
+            due.append(heapq.heappop(ends))
+        if not due:
+            return
+        pending = self.pending
+        assert pending is not None
+        cols = [(e, s) for e, s in due if s in pending.open]
+        out = None
+        if cols and not any((s, e) in self.windows for e, s in cols):
+            out = pending.results(upto)
+        if out is None:  # groups of a window on both sides, or a total out of range
+            self.materialize()
+            for e, s in due:
+                self._close((s, e))
+            return
+        emit = self.emit
+        stage = emit if type(emit) is OutputStage else None
+        plain = stage is not None and not stage.distinct and stage.limit is None
+        if plain:
+            emit = stage.sink  # no DISTINCT, no LIMIT: the stage would only count the rows
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()  # one output dict per group, no cycles: skip needless collections
+        n = 0
+        try:
+            if len(cols) == len(due):
+                n = pending.emit_rows(out, emit, 0, out.height)
+            else:  # row-path windows among them: each window in turn
+                starts = out["\x00ws"].to_list()
+                pending_starts = {s for _, s in cols}
+                at = 0
+                for e, s in due:
+                    if s not in pending_starts:
+                        self._close((s, e))
+                        continue
+                    stop = at
+                    while stop < len(starts) and starts[stop] == s:
+                        stop += 1
+                    if stop > at:
+                        n += pending.emit_rows(out, emit, at, stop)
+                    at = stop
+        finally:
+            if paused:
+                gc.enable()
+        if plain:
+            stage.count += n
 
     # -- folding partial aggregates into the accumulators ----------------------------------
 
