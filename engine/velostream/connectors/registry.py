@@ -353,6 +353,24 @@ def validate(
                 kafka_config.check_value(key, value)
             except ValueError as exc:
                 raise _err(name, key, f"bad value for '{name}.{key}': {exc}") from None
+    if ctype.spec("avro.schema") is not None:  # a connector with message value formats
+        _validate_format(name, props)
+
+
+def _validate_format(name: str, props: dict[str, str]) -> None:
+    """Load the schema or .proto that `format` = avro | protobuf names (no network: a registry
+    is first asked when values flow), so a bad one is found before the job starts."""
+    if (props.get("format") or "json").strip().lower() == "json":
+        return
+    from velostream.formats.codecs import value_codec
+
+    try:
+        value_codec(props)
+    except ConfigError as exc:
+        message = exc.message
+        for key in ("format", *(p.name for p in FORMAT_PROPS)):
+            message = message.replace(f"'{key}'", f"'{name}.{key}'")
+        raise _err(name, exc.token or "format", message, exc.expected) from None
 
 
 def _validate_synthetic(name: str, props: dict[str, str]) -> None:
