@@ -4,7 +4,6 @@ once per batch."""
 
 from __future__ import annotations
 
-import math
 import time
 import weakref
 from collections.abc import Iterator
@@ -90,10 +89,11 @@ class JobCollector(Collector):
                 self.jobs.pop(name, None)
                 continue
             for metric, value in self._values(job, now).items():
-                fams[metric].add_metric([name], value)
+                if value is not None:
+                    fams[metric].add_metric([name], value)
         yield from fams.values()
 
-    def _values(self, job: Any, now: float) -> dict[str, float]:
+    def _values(self, job: Any, now: float) -> dict[str, float | None]:
         st = job.stats
         ended = st.ended_at is not None
         pipe = job.pipeline
@@ -104,7 +104,7 @@ class JobCollector(Collector):
                 getattr(getattr(s, "errors", None), "malformed", 0) for s in job.sources.values()
             )
         wm = st.watermark
-        lag = math.nan
+        lag = None  # a job that keeps no watermark (a projection) has no lag sample
         if wm is not None and wm > NO_WATERMARK:
             lag = max(0.0, (st.ended_at or now) - wm / 1000)
         try:

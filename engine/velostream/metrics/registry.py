@@ -49,10 +49,19 @@ class EngineMetrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
-        self.seed = seed  # sampling (`@metric_sample_rate`) is reproducible with a seed
-        self._rng = random.Random(seed)
+        self.seed = seed
         self.sql: dict[str, _Owned] = {}  # exposed name -> registered @metric
         _ENGINES.add(self)
+
+    @property
+    def seed(self) -> int | None:
+        """The seed of `@metric_sample_rate` sampling (None: not reproducible)."""
+        return self._seed
+
+    @seed.setter
+    def seed(self, seed: int | None) -> None:
+        self._seed = seed
+        self._rng = random.Random(seed)
 
     def attach(
         self,

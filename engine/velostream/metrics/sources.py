@@ -42,7 +42,7 @@ def notebook_cells(text: str, path: str) -> list[tuple[int, str]]:
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else src
         if src.lstrip().startswith("%%velo"):
-            first, _, rest = src.partition("\n")
+            _, _, rest = src.partition("\n")
             out.append((i, "\n" + rest))
         elif velo_kernel:
             out.append((i, src))
