@@ -1,8 +1,9 @@
 """A minimal Confluent-compatible schema registry for tests, on 127.0.0.1 at a free port.
 
-STAND-IN, NOT THE REAL THING: no Confluent-compatible registry can run here (Confluent's is a
-Java service not served by the reachable registries, Karapace is not on PyPI, Apicurio needs a
-Quarkus build from Maven), so the Avro codec's registry client is tested against this server,
+STAND-IN, NOT THE REAL THING: no Confluent-compatible registry can run here (Confluent's and
+Apicurio's are Java services shipped as container images or Maven artifacts, and neither docker
+nor Maven Central is reachable from the test machines; Karapace is not on PyPI; checked
+2026-11), so the Avro codec's registry client is tested against this server,
 which implements only the endpoints the client uses, with the documented request and answer
 shapes (docs.confluent.io "Schema Registry API Reference"):
 
