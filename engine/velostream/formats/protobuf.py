@@ -335,7 +335,15 @@ def _scalar_coercer(f: FieldDescriptor, where: str) -> Callable[[Any], Any]:
     if t == FieldDescriptor.TYPE_STRING:
         return lambda v: _as_str(v, where)
     if t == FieldDescriptor.TYPE_BYTES:
-        return lambda v: v.encode() if isinstance(v, str) else bytes(v)
+
+        def to_bytes(v: Any) -> bytes:
+            if isinstance(v, str):
+                return v.encode()
+            if isinstance(v, bytes | bytearray | memoryview):
+                return bytes(v)
+            raise ValueError(f"{where}: expected bytes or text, got {v!r}")
+
+        return to_bytes
     if t == FieldDescriptor.TYPE_ENUM:
         by_name = {v.name.lower(): v.number for v in f.enum_type.values}
 
@@ -469,8 +477,23 @@ class _Encoder:
             return fill_one
         coerce = _scalar_coercer(f, where)
         if f.is_repeated:
-            return lambda msg, v: getattr(msg, name).extend(coerce(x) for x in _seq(v, where))
-        return lambda msg, v: setattr(msg, name, coerce(v))
+
+            def fill_list(msg: Any, v: Any) -> None:
+                try:
+                    getattr(msg, name).extend([coerce(x) for x in _seq(v, where)])
+                except (TypeError, OverflowError) as exc:
+                    raise ValueError(f"{where}: {exc}") from None
+
+            return fill_list
+
+        def fill_scalar(msg: Any, v: Any) -> None:
+            x = coerce(v)
+            try:
+                setattr(msg, name, x)
+            except (TypeError, ValueError, OverflowError) as exc:  # e.g. out of range for int32
+                raise ValueError(f"{where}: {x!r}: {exc}") from None
+
+        return fill_scalar
 
 
 def _seq(v: Any, where: str) -> list[Any]:

@@ -225,6 +225,10 @@ def test_encode_errors_name_the_field(trade_codec) -> None:
         trade_codec.encode({"side": "HOLD"})
     with pytest.raises(ValueError, match=r"field 'id': expected an integer"):
         trade_codec.encode({"id": "seven"})
+    with pytest.raises(ValueError, match=r"field 'raw': expected bytes or text"):
+        trade_codec.encode({"raw": 5})
+    with pytest.raises(ValueError, match=r"field 'id': 99999999999999999999"):
+        trade_codec.encode({"id": 99999999999999999999})  # beyond int64
     with pytest.raises(ValueError, match=r"field 'legs'\.px: 'x' is not a decimal"):
         trade_codec.encode({"legs": [{"px": "x"}]})
 
