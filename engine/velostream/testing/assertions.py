@@ -337,8 +337,8 @@ def _aggregate(p: dict, out: Output, ctx: Context) -> tuple:
         _need_columns(out, [f])
     vals = [_get(r, f) for r in out.rows] if f else [1] * len(out.rows)
     nums = [x for x in (_num(v) for v in vals) if x is not None]
-    if fn == "COUNT":
-        actual: float | None = float(len(nums))
+    if fn == "COUNT":  # non-NULL values of any type, as SQL's COUNT(field)
+        actual: float | None = float(sum(v is not None for v in vals))
     elif not nums:
         actual = None
     elif fn == "SUM":

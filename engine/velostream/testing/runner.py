@@ -38,6 +38,8 @@ class HarnessError(RuntimeError):
 class TestReport:
     """The outcome of one `velo test` run."""
 
+    __test__ = False  # not a pytest class
+
     application: str
     sql_path: str | None
     spec_path: str | None

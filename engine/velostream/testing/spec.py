@@ -103,6 +103,8 @@ class QuerySpec:
 class TestSpec:
     """A whole spec."""
 
+    __test__ = False  # not a pytest class
+
     application: str
     description: str = ""
     seed: int = 42
