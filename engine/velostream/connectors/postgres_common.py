@@ -12,7 +12,7 @@ import datetime as dt
 import ipaddress
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -389,3 +389,11 @@ def role_in(job: Any, source: Any) -> str:
             if i < len(leaves):
                 return leaves[i].ref.role
     return "stream"
+
+
+async def replay_batches(
+    batches: list[list[dict[str, Any]]],
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Batches read ahead (a lookup table read at open), handed over once."""
+    while batches:
+        yield batches.pop(0)

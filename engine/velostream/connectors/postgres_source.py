@@ -32,6 +32,7 @@ from velostream.connectors.postgres_common import (
     converters,
     key_list,
     mask,
+    replay_batches,
     role_in,
     rows_to_records,
     split_table_name,
@@ -65,6 +66,7 @@ class PostgresSource(Source):
         self._columns: list[str] | None = None
         self._poll_type = ""
         self._stopped = False
+        self._prefetched: list[list[Record]] | None = None
         self.role = "stream"  # or "table": the lookup side of a stream-table join
 
     def bind_job(self, job: Any) -> None:
@@ -121,6 +123,10 @@ class PostgresSource(Source):
                 )
             info = self._conn.adapters.types.get(match[0].type_code)
             self._poll_type = info.name if info is not None else ""
+        if self.bounded and self.role == "table":
+            # A lookup table is read now: in a live run its rows are then in place before the
+            # first stream record arrives (the job starts reading only once all are open).
+            self._prefetched = [b async for b in self._bounded()]
 
     def known_columns(self) -> list[str] | None:
         """The result columns, once open."""
@@ -143,6 +149,8 @@ class PostgresSource(Source):
 
     def batches(self) -> AsyncIterator[list[Record]]:
         """Record batches: the whole result (bounded) or new rows as they come (following)."""
+        if self._prefetched is not None:
+            return replay_batches(self._prefetched)
         return self._bounded() if self.bounded else self._follow()
 
     async def _bounded(self) -> AsyncIterator[list[Record]]:

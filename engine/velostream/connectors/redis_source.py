@@ -30,7 +30,7 @@ from velostream.connectors.common import (
     now_ms,
     parse_duration_ms,
 )
-from velostream.connectors.postgres_common import role_in
+from velostream.connectors.postgres_common import replay_batches, role_in
 from velostream.connectors.redis_common import (
     client,
     decode_fields,
@@ -75,6 +75,7 @@ class RedisSource(Source):
         self._redis: Any = None
         self._end_id: str | None = None
         self._stopped = False
+        self._prefetched: list[list[Record]] | None = None
         self.role = "stream"  # or "table": the lookup side of a stream-table join
 
     def bind_job(self, job: Any) -> None:
@@ -89,6 +90,10 @@ class RedisSource(Source):
         self._redis = client(self.props)
         await ping(self.name, self.props, "redis_source", self._redis)
         if self.mode == "table":
+            if self.role == "table":
+                # Read the lookup table now: in a live run its rows are then in place before
+                # the first stream record arrives (the job reads once all sources are open).
+                self._prefetched = [b async for b in self._table()]
             return
         try:
             if self.end is not None:
@@ -126,6 +131,8 @@ class RedisSource(Source):
 
     def batches(self) -> AsyncIterator[list[Record]]:
         """Record batches of the stream or of the table's keys."""
+        if self._prefetched is not None:
+            return replay_batches(self._prefetched)
         return self._table() if self.mode == "table" else self._stream()
 
     # -- stream mode ---------------------------------------------------------------------
