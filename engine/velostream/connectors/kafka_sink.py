@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -160,12 +161,13 @@ class KafkaSink(Sink):
         encode = self.codec.encode
         key_of = self.key_of
         out = []
+        system = _SYSTEM.difference(cols)  # system columns not selected: not in the value
         for r in rows:
             ts = r.get("_event_time")
             shaped = shape_row(r, cols) if cols else r
-            if "_headers" in shaped or any(k in _SYSTEM for k in shaped):
-                shaped = {k: v for k, v in shaped.items() if k not in _SYSTEM or k in cols}
-            out.append((key_of(r), encode(shaped), ts if isinstance(ts, int) else None))
+            if not system.isdisjoint(shaped):
+                shaped = {k: v for k, v in shaped.items() if k not in system}
+            out.append((key_of(r), encode(shaped), ts if ts.__class__ is int else None))
         return out
 
     async def write(self, rows: list[Record]) -> None:
@@ -204,8 +206,6 @@ async def produce_batch(
     partition (much faster than one `send` per message)."""
     parts = await producer.partitions_for(topic)
     n = len(parts)
-    from aiokafka.partitioner import murmur2
-
     by_part: dict[int, list[tuple[bytes | None, bytes, int | None]]] = {}
     rr = 0
     for m in messages:
@@ -214,7 +214,7 @@ async def produce_batch(
             p = rr % n  # keyless: spread round robin
             rr += 1
         else:
-            p = (murmur2(key) & 0x7FFFFFFF) % n
+            p = _key_hash(key) % n
         by_part.setdefault(p, []).append(m)
     futures = []
     for p, msgs in by_part.items():
@@ -230,6 +230,14 @@ async def produce_batch(
         futures.append(await producer.send_batch(batch, topic, partition=p))
     if futures:
         await asyncio.gather(*futures)
+
+
+@functools.lru_cache(maxsize=65536)
+def _key_hash(key: bytes) -> int:
+    """Kafka's default partitioner hash (murmur2, positive), cached: keys repeat."""
+    from aiokafka.partitioner import murmur2
+
+    return murmur2(key) & 0x7FFFFFFF
 
 
 async def ensure_topic(brokers: str, topic: str, partitions: int, props: dict[str, str]) -> None:

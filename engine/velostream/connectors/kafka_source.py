@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import operator
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -40,6 +41,76 @@ from velostream.formats.codecs import JsonCodec, value_codec
 from velostream.formats.event_time import EventTimeError
 
 HEADERS = "_headers"  # record field holding the message headers (name -> text) for HEADER()
+_VALUE = operator.attrgetter("value")
+_KEY = operator.attrgetter("key")
+_HEADERS = operator.attrgetter("headers")
+_TIMESTAMP = operator.attrgetter("timestamp")
+_OFFSET = operator.attrgetter("offset")
+
+
+def raw_records(value: Any) -> Any:
+    """The value deserializer our consumers pass: it marks them for whole raw batches."""
+    return value
+
+
+def install_raw_batches() -> None:
+    """Make consumers whose value deserializer is `raw_records` return, from `getmany`, one
+    list of aiokafka's decoded records (offset, timestamp, key, value, headers) per record
+    batch instead of a ConsumerRecord per message: the per-message Python work of aiokafka's
+    fetcher costs more than the rest of a JSON message's trip through a query. The batch
+    handling (CRC, control batches, aborted transactions, records before the fetch offset)
+    is aiokafka 0.14's; other consumers are unaffected. aiokafka is pinned for this."""
+    from aiokafka.consumer import fetcher
+
+    original = fetcher.PartitionRecords._unpack_records
+    if getattr(original, "velostream", False):
+        return
+
+    def _unpack_records(self: Any) -> Any:
+        if self._value_deserializer is raw_records:
+            return _unpack_batches(self, fetcher)
+        return original(self)
+
+    _unpack_records.velostream = True  # type: ignore[attr-defined]
+    fetcher.PartitionRecords._unpack_records = _unpack_records
+
+
+def _unpack_batches(self: Any, fetcher: Any) -> Any:
+    """aiokafka's PartitionRecords._unpack_records, a list of records per batch."""
+    tp = self._tp
+    records = self._records
+    while records.has_next():
+        batch = records.next_batch()
+        if self._check_crcs and not batch.validate_crc():
+            raise fetcher.Errors.CorruptRecordException(f"Invalid CRC - {tp}")
+        if self._isolation_level == fetcher.READ_COMMITTED and batch.producer_id is not None:
+            self._consume_aborted_up_to(batch.base_offset)
+            if batch.is_control_batch and self._contains_abort_marker(batch):
+                self._aborted_producers.discard(batch.producer_id)
+            if batch.is_transactional and batch.producer_id in self._aborted_producers:
+                self.next_fetch_offset = batch.next_offset
+                continue
+        if batch.is_control_batch:
+            self.next_fetch_offset = batch.next_offset
+            continue
+        recs = list(batch)
+        if recs and recs[0].offset < self.next_fetch_offset:
+            start = self.next_fetch_offset
+            recs = [r for r in recs if r.offset >= start]
+        self.next_fetch_offset = batch.next_offset
+        if recs:
+            yield recs
+
+
+def _flat(got: dict[Any, list[Any]]) -> dict[Any, list[Any]]:
+    """getmany's answer of a raw consumer with each partition's batches joined."""
+    out = {}
+    for tp, batches in got.items():
+        if len(batches) == 1:
+            out[tp] = batches[0]
+        else:
+            out[tp] = [r for b in batches for r in b]
+    return out
 
 
 def position(topic: str, partition: int, offset: int) -> str:
@@ -115,6 +186,7 @@ class KafkaSource(Source):
         self._last_commit = time.monotonic()
         self._ts_floor: dict[int, bool] = {}  # timestamp reset: partitions still skipping
         self._stopped = False
+        self._pending: list[Any] = []  # decoded slices of the last fetch not handed over yet
 
     # -- job wiring ------------------------------------------------------------------------
 
@@ -162,9 +234,10 @@ class KafkaSource(Source):
             "bootstrap_servers": self.brokers,
             "group_id": group,
             "enable_auto_commit": False,  # committed by us, after the sinks have the output
+            "value_deserializer": raw_records,
             "auto_offset_reset": self.reset if isinstance(self.reset, str) else "earliest",
             "fetch_max_wait_ms": self.max_wait_ms,
-            "max_partition_fetch_bytes": 8 << 20,
+            "max_partition_fetch_bytes": 4 << 20,
             "fetch_max_bytes": 64 << 20,
             "session_timeout_ms": int(self.props.get("session.timeout.ms", "10000")),
             "heartbeat_interval_ms": int(self.props.get("heartbeat.interval.ms", "1000")),
@@ -173,6 +246,7 @@ class KafkaSource(Source):
         }
         if self.props.get("client.id"):
             kwargs["client_id"] = self.props["client.id"]
+        install_raw_batches()
         self.consumer = consumer = AIOKafkaConsumer(**kwargs)
         try:
             await consumer.start()
@@ -267,7 +341,7 @@ class KafkaSource(Source):
         waiting = set(probe)
         deadline = time.monotonic() + 10
         while waiting and time.monotonic() < deadline:
-            got = await consumer.getmany(*waiting, timeout_ms=500)
+            got = _flat(await consumer.getmany(*waiting, timeout_ms=500))
             for tp, msgs in got.items():
                 if msgs:
                     ends[tp.partition] = max(ends[tp.partition], msgs[-1].offset + 1)
@@ -339,10 +413,14 @@ class KafkaSource(Source):
         from aiokafka import TopicPartition
 
         while not self._stopped:
-            if self.bounded and len(self._done) >= len(self._partitions):
+            if self.bounded and len(self._done) >= len(self._partitions) and not self._pending:
                 return
-            got = await consumer.getmany(timeout_ms=100, max_records=self.max_records)
+            if self._pending:  # a large fetch is handed over in slices of max_records
+                yield self._pending.pop(0)
+                continue
+            got = _flat(await consumer.getmany(timeout_ms=100, max_records=256))
             msgs: list[Any] = []
+            partitions: list[int] = []  # the partition of each message (raw records lack it)
             for tp, part in got.items():
                 p = tp.partition
                 end = self._ends.get(p)
@@ -355,13 +433,18 @@ class KafkaSource(Source):
                 if self._ts_floor.get(p):
                     part = self._drop_before_reset(p, part)
                 msgs.extend(part)
+                partitions.extend([p] * len(part))
             if not msgs:
                 continue
-            batch = self._decode(msgs, frames)
+            n = self.max_records
+            for i in range(0, len(msgs), n):
+                batch = self._decode(msgs[i : i + n], partitions[i : i + n], frames)
+                if len(batch):
+                    self._pending.append(batch)
             if self.bad.__class__ is _DeadLetterTopic and self.bad.queue:
                 await self._send_dead_letters()
-            if len(batch):
-                yield batch
+            if self._pending:
+                yield self._pending.pop(0)
 
     def _drop_before_reset(self, p: int, part: list[Any]) -> list[Any]:
         floor = self.reset
@@ -373,27 +456,27 @@ class KafkaSource(Source):
 
     # -- decoding --------------------------------------------------------------------------
 
-    def _decode(self, msgs: list[Any], frames: bool) -> Any:
+    def _decode(self, msgs: list[Any], partitions: list[int], frames: bool) -> Any:
         paused = gc.isenabled()
         gc.disable()  # thousands of small acyclic objects: no cyclic GC passes meanwhile
         try:
             if frames:
-                frame = self._frame(msgs)
+                frame = self._frame(msgs, partitions)
                 if frame is not None:
                     return frame
-            return self._records(msgs)
+            return self._records(msgs, partitions)
         finally:
             if paused:
                 gc.enable()
 
-    def _frame(self, msgs: list[Any]) -> Any | None:
+    def _frame(self, msgs: list[Any], partitions: list[int]) -> Any | None:
         """The fetch as one DataFrame with the system columns, or None (record path)."""
         import polars as pl
 
         from velostream.formats.json_frame import jsonl_frame
 
-        values = [m.value for m in msgs]
-        if None in values or any(m.headers for m in msgs):
+        values = list(map(_VALUE, msgs))  # map + attrgetter: no Python frame per message
+        if None in values or any(map(_HEADERS, msgs)):
             return None
         raw = b"\n".join(values)
         if raw.count(b"\n") != len(values) - 1:
@@ -401,15 +484,15 @@ class KafkaSource(Source):
         frame = jsonl_frame(raw)
         if frame is None or frame.height != len(values):
             return None
-        ts = pl.Series("_timestamp", [m.timestamp for m in msgs], dtype=pl.Int64)
+        ts = pl.Series("_timestamp", list(map(_TIMESTAMP, msgs)), dtype=pl.Int64)
         if self.extractor is None:
             event_time = ts.alias("_event_time")
         else:
             event_time = self._frame_event_time(frame)
             if event_time is None:
                 return None
-        keys = [m.key for m in msgs]
-        if any(k is not None for k in keys):
+        keys = list(map(_KEY, msgs))
+        if keys.count(None) != len(keys):
             key_col = pl.Series(
                 "_key", [k.decode("utf-8", "replace") if k is not None else None for k in keys]
             )
@@ -418,8 +501,8 @@ class KafkaSource(Source):
         cols = [
             event_time,
             ts,
-            pl.Series("_offset", [m.offset for m in msgs], dtype=pl.Int64),
-            pl.Series("_partition", [m.partition for m in msgs], dtype=pl.Int64),
+            pl.Series("_offset", list(map(_OFFSET, msgs)), dtype=pl.Int64),
+            pl.Series("_partition", partitions, dtype=pl.Int64),
             key_col,
         ]
         if self.key_field:
@@ -444,7 +527,7 @@ class KafkaSource(Source):
             return (col.cast(pl.Int64) * 1000).alias("_event_time")
         return None
 
-    def _records(self, msgs: list[Any]) -> list[Record]:
+    def _records(self, msgs: list[Any], partitions: list[int]) -> list[Record]:
         """The fetch as record dicts, malformed messages reported and routed by on.error."""
         values = [m.value if m.value is not None else b"" for m in msgs]
         records, errors = self.codec.decode_many(values)
@@ -453,14 +536,14 @@ class KafkaSource(Source):
         out: list[Record] = []
         topic = self.topic
         key_field = self.key_field
-        for m, rec, err in zip(msgs, records, errors, strict=True):
+        for m, part, rec, err in zip(msgs, partitions, records, errors, strict=True):
             if rec is None:
                 if isinstance(bad, _DeadLetterTopic):
                     bad.current = m
                 why = err or "malformed"
                 if m.value is None:
                     why = "message has no value (a tombstone)"
-                bad(position(topic, m.partition, m.offset), why, m.value)
+                bad(position(topic, part, m.offset), why, m.value)
                 continue
             if extractor is None:
                 et = m.timestamp
@@ -470,13 +553,13 @@ class KafkaSource(Source):
                 except EventTimeError as exc:
                     if isinstance(bad, _DeadLetterTopic):
                         bad.current = m
-                    bad(position(topic, m.partition, m.offset), str(exc), m.value)
+                    bad(position(topic, part, m.offset), str(exc), m.value)
                     continue
             key = m.key.decode("utf-8", "replace") if m.key is not None else None
             rec["_event_time"] = et
             rec["_timestamp"] = m.timestamp
             rec["_offset"] = m.offset
-            rec["_partition"] = m.partition
+            rec["_partition"] = part
             rec["_key"] = key
             if key_field:
                 rec[key_field] = key
