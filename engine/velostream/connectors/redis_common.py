@@ -21,7 +21,7 @@ from velostream.formats.csv import infer_value
 from velostream.formats.json import to_json_value
 
 DEFAULT_URL = "redis://localhost:6379/0"
-ENCODINGS = ("json", "fields")
+ENCODINGS = ("value", "fields")
 _ENTRY_ID = re.compile(r"\d+(-\d+)?\Z")
 
 CONNECTION_PROPS: tuple[PropSpec, ...] = (
@@ -30,12 +30,17 @@ CONNECTION_PROPS: tuple[PropSpec, ...] = (
 )
 _ENCODING = PropSpec(
     "encoding",
-    default="json",
+    default="value",
     choices=ENCODINGS,
-    help="json: one field holds the record as JSON; fields: one field per column",
+    help="value: one field holds the record, encoded in 'format'; fields: one field per column",
 )
-_VALUE_FIELD = PropSpec("value.field", default="value", help="the field that holds the JSON")
-_FORMAT = PropSpec("format", default="json", choices=("json",), help="value format")
+_VALUE_FIELD = PropSpec("value.field", default="value", help="the field that holds the record")
+_FORMAT = PropSpec(
+    "format",
+    default="json",
+    choices=("json", "avro", "protobuf"),
+    help="how the value field is encoded (avro and protobuf take their schema keys)",
+)
 
 SOURCE_PROPS: tuple[PropSpec, ...] = (
     *CONNECTION_PROPS,

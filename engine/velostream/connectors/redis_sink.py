@@ -27,7 +27,7 @@ class RedisSink(Sink):
         self.stream = props.get("stream") or name
         self.maxlen = int(props["maxlen"]) if props.get("maxlen") else None
         self.exact = parse_bool(props.get("maxlen.exact", "false"))
-        self.encoding = props.get("encoding", "json").strip().lower()
+        self.encoding = props.get("encoding", "value").strip().lower()
         self.value_field = props.get("value.field") or "value"
         self.codec = value_codec(props)
         self.key_prefix = props.get("key.prefix", "")
@@ -127,7 +127,7 @@ class RedisSink(Sink):
             p.pexpire(key, self.ttl_ms)
 
     def _fields(self, row: Record) -> dict[str, Any]:
-        if self.encoding == "json":
+        if self.encoding == "value":
             return {self.value_field: self.codec.encode(row)}
         # A stream entry cannot hold NULL: a NULL column is left out (read back as NULL).
         fields = {k: text_of(v) for k, v in row.items() if v is not None}

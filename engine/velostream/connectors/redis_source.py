@@ -1,8 +1,9 @@
 """`redis_source`: entries of a Redis stream (XREAD, or XREADGROUP in a consumer group), or
 keys read as rows of a lookup table (`mode` = `table`).
 
-Stream mode: each entry is a record, from the JSON in `value.field` (`encoding` = `json`) or
-from its fields (`encoding` = `fields`, numbers typed as in CSV). The entry id's milliseconds
+Stream mode: each entry is a record, from its field `value.field` decoded by `format` (json,
+avro or protobuf; `encoding` = `value`, the default) or from its fields (`encoding` = `fields`,
+numbers typed as in CSV). The entry id's milliseconds
 are `_timestamp` and the default event time; `_key` is the entry id; `_offset` grows with it
 (ms * 2**20 + seq), so a checkpointed job resumes after the last entry it processed. With
 `group`, entries this consumer had but did not acknowledge are read first, and a batch is
@@ -11,7 +12,7 @@ and handed its output to the sinks; malformed entries are acknowledged once hand
 `end` = `latest-at-start` makes the read bounded.
 
 Table mode: the keys matching `key.pattern` (default `<key.prefix>*`), read once: a hash gives
-its fields, a string its JSON object; `key.column` holds the key without `key.prefix` (typed
+its fields, a string its value decoded by `format`; `key.column` holds the key without `key.prefix` (typed
 as a CSV value, so `customer:42` joins an integer 42). Event time: `event.time.field`, else 0
 when the job reads the keys as the lookup table of a join (so the table is in place before any
 stream record is looked up), else the read time.
@@ -62,7 +63,7 @@ class RedisSource(Source):
         self.end = props.get("end")
         self.bounded = self.mode == "table" or self.end is not None
         self.block_ms = max(1, parse_duration_ms(props.get("block", "200ms")))
-        self.encoding = props.get("encoding", "json").strip().lower()
+        self.encoding = props.get("encoding", "value").strip().lower()
         self.value_field = (props.get("value.field") or "value").encode()
         self.codec = value_codec(props)
         self.key_prefix = props.get("key.prefix", "")
@@ -212,7 +213,7 @@ class RedisSource(Source):
         """Entries as stamped records; malformed ones go to `on.error`."""
         recs: list[Record | None]
         errs: list[str | None]
-        if self.encoding == "json":
+        if self.encoding == "value":
             values: list[bytes] = []
             missing: dict[int, str] = {}
             for i, (_, fields) in enumerate(entries):

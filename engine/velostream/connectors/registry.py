@@ -148,10 +148,16 @@ POSTGRES_SINK = ConnectorType(
     "postgres_sink", "sink", postgres_common.SINK_PROPS, "rows inserted or upserted into a table"
 )
 REDIS_SOURCE = ConnectorType(
-    "redis_source", "source", redis_common.SOURCE_PROPS, "a Redis stream, or keys as a table"
+    "redis_source",
+    "source",
+    (*redis_common.SOURCE_PROPS, *FORMAT_PROPS),
+    "a Redis stream, or keys as a table",
 )
 REDIS_SINK = ConnectorType(
-    "redis_sink", "sink", redis_common.SINK_PROPS, "rows to a Redis stream, hashes or strings"
+    "redis_sink",
+    "sink",
+    (*redis_common.SINK_PROPS, *FORMAT_PROPS),
+    "rows to a Redis stream, hashes or strings",
 )
 SOURCE_TYPES.update({t.type: t for t in (POSTGRES_SOURCE, REDIS_SOURCE)})
 SINK_TYPES.update({t.type: t for t in (POSTGRES_SINK, REDIS_SINK)})

@@ -145,3 +145,43 @@ def test_null_key_value_fails_the_write(rurl: str) -> None:
     with pytest.raises(RuntimeError) as e:
         asyncio.run(run())
     assert "redis_sink 's': key column k is NULL" in str(e.value)
+
+
+def test_avro_values_round_trip_through_a_stream(rurl: str) -> None:
+    schema = json.dumps(
+        {
+            "type": "record",
+            "name": "Trade",
+            "fields": [
+                {"name": "id", "type": "long"},
+                {"name": "sym", "type": "string"},
+                {
+                    "name": "price",
+                    "type": {
+                        "type": "bytes",
+                        "logicalType": "decimal",
+                        "precision": 10,
+                        "scale": 2,
+                    },
+                },
+            ],
+        }
+    )
+
+    def avro(name: str) -> str:
+        return f"'{name}.format' = 'avro', '{name}.avro.schema' = '{schema}'"
+
+    _engine().execute(
+        "CREATE STREAM av AS SELECT id, sym, price FROM trades WHERE sym = 'B' "
+        f"WITH ({_sink('av', rurl)}, {avro('av')})"
+    )
+    raw = redis.Redis.from_url(rurl).xrange("av")[0][1][b"value"]
+    assert not raw.startswith(b"{")  # Avro binary, not JSON
+    rows = Engine().query(
+        "SELECT id, sym, price FROM av WITH ('av.type' = 'redis_source', "
+        f"'av.url' = '{rurl}', 'av.end' = 'latest-at-start', {avro('av')})"
+    )
+    assert rows == [
+        {"id": 2, "sym": "B", "price": Decimal("3.25")},
+        {"id": 5, "sym": "B", "price": Decimal("3.30")},
+    ]
