@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from bisect import bisect_left
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -58,13 +59,13 @@ def compile_condition(node: exp.Expression) -> Callable[[Row], Any]:
 
 def label_text(value: Any) -> str:
     """A label value as text; a missing value is "unknown"."""
+    if type(value) is str:
+        return value
     if value is None:
         return "unknown"
-    if isinstance(value, str):
-        return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, int | float | Decimal | str):
         return str(value)
     j = V.to_json_value(value)
     return j if isinstance(j, str) else str(j)
@@ -72,8 +73,13 @@ def label_text(value: Any) -> str:
 
 def number(value: Any) -> float | None:
     """A measured value as a float; None when it is NULL or not a number."""
-    if value is None or isinstance(value, bool):
-        return None if value is None else float(value)
+    t = type(value)
+    if t is float:
+        return value
+    if t is int or t is Decimal or t is bool:
+        return float(value)
+    if value is None:
+        return None
     if isinstance(value, int | float | Decimal):
         return float(value)
     if isinstance(value, str):
@@ -82,6 +88,40 @@ def number(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def key_function(paths: list[str]) -> Callable[[Row], tuple[str, ...]]:
+    """The label values of a row as a tuple (specialised for the usual one or two labels)."""
+    gets = [getter(p) for p in paths]
+    text = label_text
+    if not gets:
+        return lambda r: ()
+    if len(gets) == 1:
+        g0 = gets[0]
+        return lambda r: (text(g0(r)),)
+    if len(gets) == 2:
+        g0, g1 = gets
+        return lambda r: (text(g0(r)), text(g1(r)))
+    return lambda r: tuple(text(g(r)) for g in gets)
+
+
+def observe_many(child: Any, values: list[float]) -> None:
+    """Observe values into a histogram series: bucket counts added once per bucket (through
+    prometheus_client's own value holders when it has them, else one observe() each)."""
+    bounds = getattr(child, "_upper_bounds", None)
+    buckets = getattr(child, "_buckets", None)
+    total = getattr(child, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for v in values:
+            child.observe(v)
+        return
+    counts = [0] * len(bounds)
+    for v in values:
+        counts[bisect_left(bounds, v)] += 1  # the first bound >= v, as observe() does
+    for i, n in enumerate(counts):
+        if n:
+            buckets[i].inc(n)
+    total.inc(sum(values))
 
 
 class RowMetric:
@@ -99,7 +139,7 @@ class RowMetric:
         self.warn = warn
         self.rng = rng
         self.cond = compile_condition(spec.condition_expr) if spec.condition_expr else None
-        self.labels = [getter(p) for p in spec.labels]
+        self.key = key_function(spec.labels)
         self.value = getter(spec.field) if spec.field else None
         self.children: dict[tuple[str, ...], Any] = {}
         self._warned: set[str] = set()
@@ -142,19 +182,19 @@ class RowMetric:
         rows = self.selected(rows)
         if not rows:
             return
-        labels = self.labels
+        key = self.key
         if self.spec.kind == "counter":
             counts: dict[tuple[str, ...], int] = {}
             for r in rows:
-                key = tuple(label_text(g(r)) for g in labels)
-                counts[key] = counts.get(key, 0) + 1
-            for key, n in counts.items():
-                c = self.child(key)
+                k = key(r)
+                counts[k] = counts.get(k, 0) + 1
+            for k, n in counts.items():
+                c = self.child(k)
                 if c is not None:
                     c.inc(n)
             return
         value = self.value
-        gauge = self.spec.kind == "gauge"
+        groups: dict[tuple[str, ...], list[float]] = {}
         for r in rows:
             raw = value(r)  # type: ignore[misc]
             v = number(raw)
@@ -162,13 +202,21 @@ class RowMetric:
                 if raw is not None:
                     self._warn_once("value", f"{self.spec.field} = {raw!r} is not a number")
                 continue
-            c = self.child(tuple(label_text(g(r)) for g in labels))
+            k = key(r)
+            vs = groups.get(k)
+            if vs is None:
+                groups[k] = [v]
+            else:
+                vs.append(v)
+        gauge = self.spec.kind == "gauge"
+        for k, vs in groups.items():
+            c = self.child(k)
             if c is None:
                 continue
             if gauge:
-                c.set(v)
+                c.set(vs[-1])  # the last row of the batch wins
             else:
-                c.observe(v)
+                observe_many(c, vs)
 
 
 def make_collector(spec: MetricSpec) -> Any:
