@@ -550,7 +550,7 @@ def _file_matches(p: dict, out: Output, ctx: Context) -> tuple:
 
     actual = list(out.rows)
     samples: list[Failure] = []
-    missing = extra = 0
+    missing = extra = differ = 0
     if p.get("ignore_order", True):
         pool = sorted(range(len(actual)), key=lambda i: repr(key(actual[i])))
         used: set[int] = set()
@@ -585,24 +585,32 @@ def _file_matches(p: dict, out: Output, ctx: Context) -> tuple:
                 continue
             if e is None:
                 extra += 1
-            else:
+                why = "output row not expected (past the end of the file)"
+            elif a is None:
                 missing += 1
+                why = "missing: expected " + ", ".join(f"{f}={_cell(_get(e, f))}" for f in fields)
+            else:
+                differ += 1
+                why = "expected " + ", ".join(f"{f}={_cell(_get(e, f))}" for f in fields)
             if len(samples) < SAMPLES:
-                want = {f: _get(e, f) for f in fields} if e else None
-                samples.append(
-                    Failure(
-                        i + 1,
-                        f"row differs from expected {want}",
-                        {f: _get(a, f) for f in fields} if a else None,
-                    )
-                )
-    ok = missing == 0 and extra == 0
+                samples.append(Failure(i + 1, why, {f: _get(a, f) for f in fields} if a else None))
+    ok = missing == 0 and extra == 0 and differ == 0
+    counts = (
+        (differ, "rows differ"),
+        (missing, "expected rows missing"),
+        (extra, "unexpected rows"),
+    )
+    parts = [f"{n} {what}" for n, what in counts if n]
     msg = (
         f"output matches {fp.name} ({len(expected)} rows)"
         if ok
-        else f"{missing} expected rows missing, {extra} unexpected rows (vs {fp.name})"
+        else f"{', '.join(parts)} (vs {fp.name}: {len(actual)} rows, {len(expected)} expected)"
     )
     return ok, msg, len(expected), len(actual), samples
+
+
+def _cell(v: Any) -> str:
+    return "NULL" if v is None else str(v)
 
 
 def _canon(v: Any) -> Any:

@@ -290,7 +290,9 @@ class Runner:
         report.inputs = {k: len(v) for k, v in self.inputs.items()}
         if report.error is None:
             view = MetricsView(metrics.registry) if metrics is not None else None
-            ctx = Context(outputs, self.inputs, self.base, view)
+            # expected files are named relative to the spec, as its inputs are
+            base = self.spec.path.parent if self.spec.path else self.base
+            ctx = Context(outputs, self.inputs, base, view)
             report.results = self._assert(ctx, outputs, only)
             if only and not report.results and report.error is None:
                 names = ", ".join(q.name for q in self.spec.queries if q.name) or "none"
