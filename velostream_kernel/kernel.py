@@ -69,6 +69,7 @@ class VeloKernel(Kernel):
             addr = os.environ.get("VELO_METRICS_ADDR", "127.0.0.1")
             try:
                 self.metrics_server = serve(self.metrics_port, addr, engine=self.velo.engine)
+                self.log.info("velostream: metrics at %s", self.metrics_server.url)
             except OSError as e:
                 self.log.warning("velostream: no /metrics: %s", e)
 

@@ -335,3 +335,29 @@ def test_engine_metrics_of_a_running_job_and_its_watermark_lag() -> None:
     # a live synthetic source stamps records with the current time: the lag is small
     assert got["lag"] is not None and 0 <= got["lag"] < 10
     assert 1 <= got["state"] <= 4  # one or two open windows of at most two symbols
+
+
+def test_batched_histogram_updates_equal_one_observe_per_value() -> None:
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from velostream.metrics.row_metrics import observe_many
+
+    values = [0.0, 1.0, 10.0, 10.000001, 5.5, 100.0, 1e9, -3.0, 10.0]
+    reg = CollectorRegistry()
+    one = Histogram("one", "h", buckets=[1, 10, 100], registry=reg)
+    many = Histogram("many", "h", buckets=[1, 10, 100], registry=reg)
+    for v in values:
+        one.observe(v)
+    observe_many(many, values)
+    for suffix, le in [("_bucket", "1.0"), ("_bucket", "10.0"), ("_bucket", "100.0")]:
+        assert reg.get_sample_value("many" + suffix, {"le": le}) == reg.get_sample_value(
+            "one" + suffix, {"le": le}
+        )
+    # by hand: <=1: 0, 1, -3 -> 3; <=10: + 10, 5.5, 10 -> 6; <=100: + 10.000001, 100 -> 8
+    assert [reg.get_sample_value("many_bucket", {"le": le}) for le in ("1.0", "10.0", "100.0")] == [
+        3,
+        6,
+        8,
+    ]
+    assert reg.get_sample_value("many_count") == 9
+    assert reg.get_sample_value("many_sum") == sum(values)
