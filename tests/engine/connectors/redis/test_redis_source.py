@@ -231,3 +231,32 @@ def test_malformed_entries_are_counted_routed_and_acknowledged(rurl: str, tmp_pa
     with pytest.raises(RecordError) as e:
         _drain(create_source("m", {**base, "on.error": "fail"}))
     assert "m:2-0" in str(e.value)
+
+
+def test_checkpointed_stream_job_restarts_after_the_last_entry(rurl: str, tmp_path: Path) -> None:
+    r = _client(rurl)
+    for n in (1, 2, 3):
+        r.xadd("feed", {"value": json.dumps({"n": n})})  # ids from the server clock
+    state, out = tmp_path / "state.db", tmp_path / "out.jsonl"
+    sql = (
+        f"CREATE STREAM copy AS SELECT n FROM feed WITH ({_with('feed', rurl, block='20ms')}, "
+        f"'copy.type' = 'file_sink', 'copy.path' = '{out}', "
+        f"'state.store' = 'sqlite', 'state.path' = '{state}', 'checkpoint.interval' = '0ms')"
+    )
+
+    async def run_until(n: int) -> None:
+        eng = Engine()
+        job = await eng.start(sql)
+        for _ in range(500):
+            if out.exists() and len(out.read_text().splitlines()) >= n:
+                break
+            await asyncio.sleep(0.02)
+        job.stop()
+        for t in eng.tasks:
+            await asyncio.wait_for(t, 10)
+
+    asyncio.run(run_until(3))
+    for n in (4, 5):
+        r.xadd("feed", {"value": json.dumps({"n": n})})
+    asyncio.run(run_until(5))
+    assert [json.loads(x)["n"] for x in out.read_text().splitlines()] == [1, 2, 3, 4, 5]
