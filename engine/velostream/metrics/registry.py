@@ -20,7 +20,7 @@ from velostream.metrics.job_metrics import (
     exposed_names,
 )
 from velostream.metrics.row_metrics import RowMetric, make_collector
-from velostream.metrics.spec import MetricSpec, metric_specs
+from velostream.metrics.spec import MetricSpec, annotation_error, metric_specs
 from velostream.sql.ast import Annotation, Statement
 
 _ENGINES: weakref.WeakSet[EngineMetrics] = weakref.WeakSet()  # what `serve()` shows by default
@@ -129,28 +129,24 @@ def _updater(rows: list[RowMetric]) -> Callable[[list[dict]], None]:
             try:
                 m.update(batch)
             except Exception as e:  # a metric never stops the job: say so once, go on
-                m._warn_once("error", f"not updated: {type(e).__name__}: {e}")
+                m.warn_once("error", f"not updated: {type(e).__name__}: {e}")
 
     return update
 
 
 def _located(spec: MetricSpec, stmt: Statement | None, message: str) -> SqlError:
-    from velostream.metrics.spec import _error
-
-    return _error(Annotation("metric", spec.name, spec.line), message, [], stmt)
+    return annotation_error(Annotation("metric", spec.name, spec.line), message, [], stmt)
 
 
 def _check_fields(spec: MetricSpec, columns: list[str], stmt: Statement | None) -> None:
     """Labels, the field and the condition's columns must be output columns of the query."""
-    from velostream.metrics.spec import _error
-
     known = {c.lower() for c in columns}
     expected = [f"one of the output columns: {', '.join(columns)}"]
 
     def check(path: str, key: str, value: str) -> None:
         if path.lower() not in known and path.split(".")[0].lower() not in known:
             a = Annotation(key, value, spec.lines.get(key, spec.line))
-            raise _error(a, f"{path!r} is not an output column", expected, stmt)
+            raise annotation_error(a, f"{path!r} is not an output column", expected, stmt)
 
     for p in spec.labels:
         check(p, "metric_labels", ", ".join(spec.labels))

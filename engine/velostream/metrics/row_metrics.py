@@ -144,7 +144,8 @@ class RowMetric:
         self.children: dict[tuple[str, ...], Any] = {}
         self._warned: set[str] = set()
 
-    def _warn_once(self, what: str, message: str) -> None:
+    def warn_once(self, what: str, message: str) -> None:
+        """Pass a warning on, once per kind of problem."""
         if what not in self._warned:
             self._warned.add(what)
             self.warn(f"metric {self.spec.name}: {message}")
@@ -157,7 +158,7 @@ class RowMetric:
         if not key:
             c = self.metric
         elif len(self.children) >= MAX_LABEL_SETS:
-            self._warn_once(
+            self.warn_once(
                 "labels", f"more than {MAX_LABEL_SETS} label combinations; the rest are dropped"
             )
             return None
@@ -170,12 +171,22 @@ class RowMetric:
         """The rows that pass the condition, then the sample (`@metric_sample_rate`)."""
         cond = self.cond
         if cond is not None:
-            rows = [r for r in rows if cond(r) is True]
+            try:
+                rows = [r for r in rows if cond(r) is True]
+            except Exception:  # a row the condition cannot evaluate fails it, alone
+                rows = [r for r in rows if self._passes(cond, r)]
         rate = self.spec.sample_rate
         if rate < 1.0:
             rnd = self.rng.random
             rows = [r for r in rows if rnd() < rate]
         return rows
+
+    def _passes(self, cond: Callable[[Row], Any], r: Row) -> bool:
+        try:
+            return cond(r) is True
+        except Exception as e:
+            self.warn_once("condition", f"condition {self.spec.condition!r} failed: {e}")
+            return False
 
     def update(self, rows: list[Row]) -> None:
         """Apply a batch of output rows."""
@@ -200,7 +211,7 @@ class RowMetric:
             v = number(raw)
             if v is None:
                 if raw is not None:
-                    self._warn_once("value", f"{self.spec.field} = {raw!r} is not a number")
+                    self.warn_once("value", f"{self.spec.field} = {raw!r} is not a number")
                 continue
             k = key(r)
             vs = groups.get(k)

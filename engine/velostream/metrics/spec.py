@@ -72,7 +72,9 @@ class MetricSpec:
         return (self.kind, self.help_text, tuple(self.label_names), tuple(self.buckets or ()))
 
 
-def _error(a: Annotation, message: str, expected: list[str], stmt: Statement | None) -> SqlError:
+def annotation_error(
+    a: Annotation, message: str, expected: list[str], stmt: Statement | None
+) -> SqlError:
     """An error located at the annotation's value."""
     prefix = f"-- @{a.key}: "
     return SqlError(
@@ -105,9 +107,13 @@ def metric_specs(stmt: Statement, warn: object = None) -> list[MetricSpec]:
             current = _start(a, stmt)
             continue
         if current is None:
-            raise _error(a, f"@{a.key} appears before any @metric", ["@metric: <name>"], stmt)
+            raise annotation_error(
+                a, f"@{a.key} appears before any @metric", ["@metric: <name>"], stmt
+            )
         if key in current.lines:
-            raise _error(a, f"@{a.key} is given twice for metric {current.name}", [], stmt)
+            raise annotation_error(
+                a, f"@{a.key} is given twice for metric {current.name}", [], stmt
+            )
         current.lines[key] = a.line
         _apply(current, key, a, stmt)
     if current is not None:
@@ -116,7 +122,9 @@ def metric_specs(stmt: Statement, warn: object = None) -> list[MetricSpec]:
     for s in specs:
         if s.exposed_name in seen:
             a = Annotation("metric", s.name, s.line)
-            raise _error(a, f"metric {s.name} is declared twice above this statement", [], stmt)
+            raise annotation_error(
+                a, f"metric {s.name} is declared twice above this statement", [], stmt
+            )
         seen[s.exposed_name] = s
     return specs
 
@@ -124,7 +132,7 @@ def metric_specs(stmt: Statement, warn: object = None) -> list[MetricSpec]:
 def _start(a: Annotation, stmt: Statement) -> MetricSpec:
     name = a.value.strip()
     if not NAME_RE.match(name):
-        raise _error(
+        raise annotation_error(
             a,
             f"invalid metric name {name!r}" if name else "@metric needs a name",
             ["a Prometheus name matching [a-zA-Z_:][a-zA-Z0-9_:]*"],
@@ -138,7 +146,7 @@ def _apply(spec: MetricSpec, key: str, a: Annotation, stmt: Statement) -> None:
     if key == "metric_type":
         kind = value.lower()
         if kind not in KINDS:
-            raise _error(a, f"unknown metric type {value!r}", list(KINDS), stmt)
+            raise annotation_error(a, f"unknown metric type {value!r}", list(KINDS), stmt)
         spec.kind = kind
     elif key == "metric_help":
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
@@ -147,25 +155,31 @@ def _apply(spec: MetricSpec, key: str, a: Annotation, stmt: Statement) -> None:
     elif key == "metric_labels":
         labels = [p.strip() for p in value.split(",")]
         if not value or any(not p for p in labels):
-            raise _error(a, "empty label in @metric_labels", ["a comma list of fields"], stmt)
+            raise annotation_error(
+                a, "empty label in @metric_labels", ["a comma list of fields"], stmt
+            )
         for p in labels:
             if not all(LABEL_RE.match(part) for part in p.split(".")):
-                raise _error(a, f"invalid label field {p!r}", ["an output field name"], stmt)
+                raise annotation_error(
+                    a, f"invalid label field {p!r}", ["an output field name"], stmt
+                )
         names = [re.sub(r"[^a-zA-Z0-9_]", "_", p) for p in labels]
         if len(set(names)) != len(names):
-            raise _error(a, "a label is listed twice", ["distinct fields"], stmt)
+            raise annotation_error(a, "a label is listed twice", ["distinct fields"], stmt)
         if "le" in names or "quantile" in names:
-            raise _error(a, "'le' and 'quantile' are reserved label names", [], stmt)
+            raise annotation_error(a, "'le' and 'quantile' are reserved label names", [], stmt)
         spec.labels = labels
     elif key == "metric_field":
         if not value or not all(LABEL_RE.match(p) for p in value.split(".")):
-            raise _error(a, f"invalid field {value!r}", ["an output field name"], stmt)
+            raise annotation_error(a, f"invalid field {value!r}", ["an output field name"], stmt)
         spec.field = value
     elif key == "metric_buckets":
         spec.buckets = _buckets(a, value, stmt)
     elif key == "metric_condition":
         if not value:
-            raise _error(a, "@metric_condition is empty", ["a SQL boolean expression"], stmt)
+            raise annotation_error(
+                a, "@metric_condition is empty", ["a SQL boolean expression"], stmt
+            )
         spec.condition = value
         spec.condition_expr = _condition(a, value, stmt)
     elif key == "metric_sample_rate":
@@ -174,7 +188,9 @@ def _apply(spec: MetricSpec, key: str, a: Annotation, stmt: Statement) -> None:
         except ValueError:
             rate = -1.0
         if not 0.0 <= rate <= 1.0:
-            raise _error(a, f"sample rate {value!r} is not a number in 0.0..1.0", ["0.0-1.0"], stmt)
+            raise annotation_error(
+                a, f"sample rate {value!r} is not a number in 0.0..1.0", ["0.0-1.0"], stmt
+            )
         spec.sample_rate = rate
 
 
@@ -185,9 +201,11 @@ def _buckets(a: Annotation, value: str, stmt: Statement) -> list[float]:
     try:
         out = [float(p) for p in text.split(",")]
     except ValueError:
-        raise _error(a, f"bad bucket list {value!r}", ["numbers such as 1, 5, 10"], stmt) from None
+        raise annotation_error(
+            a, f"bad bucket list {value!r}", ["numbers such as 1, 5, 10"], stmt
+        ) from None
     if any(b <= 0 for b in out) or any(x >= y for x, y in itertools.pairwise(out)):
-        raise _error(a, f"buckets {value!r} must be > 0 and strictly ascending", [], stmt)
+        raise annotation_error(a, f"buckets {value!r} must be > 0 and strictly ascending", [], stmt)
     return out
 
 
@@ -199,7 +217,7 @@ def _condition(a: Annotation, value: str, stmt: Statement) -> exp.Expression:
     try:
         script = parse_script(head + value)
     except SqlError as e:
-        err = _error(a, f"bad @metric_condition: {e.message}", e.expected, stmt)
+        err = annotation_error(a, f"bad @metric_condition: {e.message}", e.expected, stmt)
         if e.col is not None:
             err.col = len(f"-- @{a.key}: ") + max(1, e.col - len(head))
             err.token = e.token
@@ -211,7 +229,9 @@ def _condition(a: Annotation, value: str, stmt: Statement) -> exp.Expression:
         or len(query.expressions) != 1
         or any(query.args.get(k) for k in ("from", "from_", "where", "group"))
     ):
-        raise _error(a, "@metric_condition must be one expression", ["a boolean expression"], stmt)
+        raise annotation_error(
+            a, "@metric_condition must be one expression", ["a boolean expression"], stmt
+        )
     node = query.expressions[0]
     return node.this if isinstance(node, exp.Alias) else node
 
@@ -219,7 +239,7 @@ def _condition(a: Annotation, value: str, stmt: Statement) -> exp.Expression:
 def _finish(spec: MetricSpec, stmt: Statement) -> MetricSpec:
     if spec.kind in ("gauge", "histogram") and spec.field is None:
         a = Annotation("metric", spec.name, spec.line)
-        raise _error(
+        raise annotation_error(
             a,
             f"{spec.kind} metric {spec.name} needs @metric_field",
             ["@metric_field: <field>"],
@@ -227,5 +247,7 @@ def _finish(spec: MetricSpec, stmt: Statement) -> MetricSpec:
         )
     if spec.buckets is not None and spec.kind != "histogram":
         a = Annotation("metric_buckets", "", spec.lines["metric_buckets"])
-        raise _error(a, f"@metric_buckets applies to histograms, not {spec.kind}s", [], stmt)
+        raise annotation_error(
+            a, f"@metric_buckets applies to histograms, not {spec.kind}s", [], stmt
+        )
     return spec

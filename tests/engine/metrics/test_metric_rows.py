@@ -361,3 +361,15 @@ def test_batched_histogram_updates_equal_one_observe_per_value() -> None:
     ]
     assert reg.get_sample_value("many_count") == 9
     assert reg.get_sample_value("many_sum") == sum(values)
+
+
+def test_a_row_the_condition_cannot_evaluate_is_skipped_with_a_warning() -> None:
+    warned: list[str] = []
+    eng = Engine(on_warning=warned.append)
+    eng.register("t", [{"a": "x"}, {"a": 2}, {"a": 0}, {"a": 5}])
+    eng.execute(
+        "-- @metric: velo_c_total\n-- @metric_condition: a > 1\nCREATE STREAM s AS SELECT a FROM t"
+    )
+    assert eng.jobs["s"].state == "finished"
+    assert value(eng, "velo_c_total") == 2  # 2 and 5; 'x' cannot be compared
+    assert len([w for w in warned if "velo_c_total" in w and "failed" in w]) == 1
