@@ -66,6 +66,9 @@ def _fail(msg: str) -> None:
     help="Write artifacts to run the pipeline elsewhere instead of registering it here.",
 )
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder for --emit.")
+@click.option(
+    "--metrics-port", type=int, default=None, help="The pipeline serves Prometheus /metrics here."
+)
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @_project
 def deploy_cmd(
@@ -79,6 +82,7 @@ def deploy_cmd(
     retry_delay: float,
     emit: str | None,
     out: str | None,
+    metrics_port: int | None,
     quiet: bool,
     project: str | None,
 ) -> None:
@@ -98,6 +102,7 @@ def deploy_cmd(
             retries=retries,
             retry_delay=retry_delay,
             register=emit is None,
+            metrics_port=metrics_port,
         )
         if emit is not None:
             from velostream_kernel.pipelines.emit import emit as write_artifacts
@@ -193,6 +198,7 @@ def show_cmd(name: str, project: str | None) -> None:
         ("runs in", p.workdir),
         ("parameters", ", ".join(f"{k}={v!r}" for k, v in p.parameters.items()) or "-"),
         ("retries", f"{p.retries} (first after {p.retry_delay:g} s, doubling)"),
+        ("metrics", f"http://<host>:{p.metrics_port}/metrics" if p.metrics_port else "-"),
         ("state", str(reg.state_dir(name))),
         ("deployed", _when(p.created_at)),
         ("last run", _last_run_text(reg, name)),

@@ -77,6 +77,7 @@ def deploy(
     retries: int = 2,
     retry_delay: float = 30.0,
     register: bool = True,
+    metrics_port: int | None = None,
 ) -> Pipeline:
     """Register `notebook` as the pipeline `name` (a new version when `replace`); with
     `register=False`, check everything and return the pipeline without registering it."""
@@ -86,6 +87,8 @@ def deploy(
     if schedule is not None and not str(schedule).strip():
         raise DeployError("the schedule is empty: give a cron expression such as '0 * * * *'")
     expr = check_schedule(schedule) if schedule else None
+    if metrics_port is not None and not 0 < metrics_port < 65536:
+        raise DeployError(f"metrics port must be 1-65535, not {metrics_port}")
     if retries < 0:
         raise DeployError(f"retries must be 0 or more, not {retries}")
     path = Path(notebook)
@@ -123,6 +126,7 @@ def deploy(
         next_due=first_due(expr, now) if expr else None,
         created_at=now,
         updated_at=now,
+        metrics_port=metrics_port,
     )
     if not register:
         return p

@@ -46,6 +46,8 @@ def start_command(p: Pipeline, notebook: str, project: str) -> str:
     if p.kind == "continuous":
         deploy.append("--continuous")
     deploy += _param_args(p.parameters)
+    if p.metrics_port:
+        deploy += ["--metrics-port", str(p.metrics_port)]
     deploy += ["--retries", str(p.retries), "--project", project]
     run = ["velo", "pipelines", "run", p.name, "--project", project]
     return f"{shlex.join(deploy)} && exec {shlex.join(run)}"
@@ -86,9 +88,20 @@ def _k8s(p: Pipeline, out: Path, timeout: float) -> list[Path]:
         "imagePullPolicy": "IfNotPresent",
         "workingDir": "/project",
         "command": ["sh", "-c", start_command(p, f"/project/{p.source}", "/data")],
-        "env": [{"name": "VELO_PROJECT", "value": "/data"}],
+        "env": [
+            {"name": "VELO_PROJECT", "value": "/data"},
+            {"name": "VELO_METRICS_ADDR", "value": "0.0.0.0"},
+        ],
         "volumeMounts": [{"name": "state", "mountPath": "/data"}],
     }
+    pod_meta: dict[str, Any] = {"labels": labels}
+    if p.metrics_port:  # Prometheus' kubernetes_sd finds the pod by these annotations
+        container["ports"] = [{"name": "metrics", "containerPort": p.metrics_port}]
+        pod_meta["annotations"] = {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(p.metrics_port),
+            "prometheus.io/path": "/metrics",
+        }
     volumes = [{"name": "state", "persistentVolumeClaim": {"claimName": claim}}]
     meta = {"name": f"velo-{p.name}", "labels": labels}
     pod = {"containers": [container], "volumes": volumes}
@@ -104,7 +117,7 @@ def _k8s(p: Pipeline, out: Path, timeout: float) -> list[Path]:
                 "strategy": {"type": "Recreate"},
                 "selector": {"matchLabels": labels},
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": pod_meta,
                     "spec": {**pod, "terminationGracePeriodSeconds": 30},
                 },
             },
@@ -113,7 +126,7 @@ def _k8s(p: Pipeline, out: Path, timeout: float) -> list[Path]:
         job_spec = {
             "backoffLimit": p.retries,
             "activeDeadlineSeconds": int(timeout),
-            "template": {"metadata": {"labels": labels}, "spec": {**pod, "restartPolicy": "Never"}},
+            "template": {"metadata": pod_meta, "spec": {**pod, "restartPolicy": "Never"}},
         }
         if p.kind == "scheduled":
             kind = "cronjob"
@@ -159,17 +172,15 @@ def cron_to_oncalendar(expr: str) -> str:
     minute, hour, dom, month, dow = fields
     days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
-    def part(f: str, width: int = 0) -> str:
+    def part(f: str, width: int = 0, first: int = 0) -> str:
         if f == "*":
             return "*"
         out = []
         for item in f.split(","):
             base, _, step = item.partition("/")
             if base == "*":
-                base = "0"
-            base = base.replace("-", "..")
-            if width and base.isdigit():
-                base = base.zfill(width)
+                base = str(first)  # */n counts from the field's first value
+            base = "..".join(n.zfill(width) if n.isdigit() else n for n in base.split("-"))
             out.append(f"{base}/{step}" if step else base)
         return ",".join(out)
 
@@ -186,7 +197,7 @@ def cron_to_oncalendar(expr: str) -> str:
             names.append(f"{days[int(a)]}..{days[int(b)]}" if b else days[int(a)])
         return ",".join(names) + " "
 
-    return f"{weekday(dow)}*-{part(month, 2)}-{part(dom, 2)} {part(hour, 2)}:{part(minute, 2)}:00"
+    return f"{weekday(dow)}*-{part(month, 2, 1)}-{part(dom, 2, 1)} {part(hour, 2)}:{part(minute, 2)}:00"
 
 
 def _systemd(reg: Registry, p: Pipeline, out: Path, timeout: float) -> list[Path]:

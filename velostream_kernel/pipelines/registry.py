@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS pipelines (
     next_due REAL,                 -- scheduled: the next cron fire time (epoch s)
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    status_reason TEXT
+    status_reason TEXT,
+    metrics_port INTEGER           -- the kernel serves Prometheus /metrics here (VELO_METRICS_PORT)
 );
 CREATE TABLE IF NOT EXISTS versions (
     pipeline TEXT NOT NULL,
@@ -93,6 +94,7 @@ class Pipeline:
     created_at: float
     updated_at: float
     status_reason: str | None = None
+    metrics_port: int | None = None
     version: int = 1
 
     def to_json(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ notebook, saved as cells finish and every few seconds while a continuous run's j
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -82,6 +83,8 @@ def execute_run(
         if not papermill_ext.request_stop():
             raise KeyboardInterrupt
 
+    if p.metrics_port:  # the kernel inherits it and serves /metrics there
+        os.environ["VELO_METRICS_PORT"] = str(p.metrics_port)
     previous = signal.signal(signal.SIGTERM, on_term)
     log.info("run %s of pipeline %s (%s) in %s", run.id, p.name, p.kind, workdir)
     status, error = "succeeded", None
