@@ -21,7 +21,12 @@ $(STAMP): pyproject.toml
 # The studio: JupyterLab on example-notebooks/ with the Velostream SQL kernel (open
 # 01-quickstart.ipynb). Bound to this machine only; --allow-root because containers run as root.
 # `$(BIN)/velo run example-notebooks/quickstart.sql` is the same demo in a terminal.
+# `velo scheduler` runs alongside it (the pipelines deployed from the lab or with `velo deploy`,
+# registered in example-notebooks/.velo) and stops when JupyterLab stops.
 run: setup
+	@export VELO_PROJECT="$(CURDIR)/example-notebooks"; \
+	$(BIN)/velo scheduler & sched=$$!; \
+	trap 'kill $$sched 2>/dev/null; wait $$sched 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/jupyter lab --allow-root --no-browser --ip=127.0.0.1 --notebook-dir=example-notebooks
 
 # What the tests start from the system: Debian's Chromium (tests/lab, via Playwright), and the
