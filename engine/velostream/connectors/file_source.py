@@ -103,6 +103,7 @@ class FileSource(Source):
         self._states: dict[str, _FileState] = {}
         self._offset = 0
         self._stopped = False
+        self._columns: list[str] | None = None  # fields bulk-decoded frames need (None: all)
 
     async def open(self) -> None:
         """Resolve the glob; a bounded source whose glob matches nothing is an error."""
@@ -135,6 +136,13 @@ class FileSource(Source):
     def batches(self) -> AsyncIterator[list[Record]]:
         """Record batches: all files in order (bounded), or tailing them (watch)."""
         return self._watch() if self.watch else self._bounded()
+
+    def decode_only(self, columns: list[str] | None) -> None:
+        """DataFrames (`frames`) need hold only these fields (and the event time field);
+        None: every field. Lines are checked to be valid JSON all the same."""
+        if columns is not None and self.extractor is not None:
+            columns = [*columns, self.extractor.field]
+        self._columns = columns
 
     def frames(self) -> AsyncIterator[Any]:
         """Batches as DataFrames where a chunk of JSON lines decodes exactly in bulk, else as
@@ -199,7 +207,7 @@ class FileSource(Source):
     def _frame_or_records(self, state: _FileState, data: bytes) -> list[Any]:
         """One chunk of complete lines as DataFrame slices, or as record batches."""
         data = _skip_bom(state, data)
-        frame = jsonl_frame(data)
+        frame = jsonl_frame(data, self._columns)
         if frame is not None:
             frame = frame_with_system_columns(frame, self._offset, self.extractor)
         if frame is None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Collection
 
+import orjson
 import polars as pl
 
 _DECIMAL_PATTERN = r"^-?[0-9]+\.[0-9]+$"
@@ -26,8 +28,188 @@ def _count_after_key(raw: bytes, key: bytes, value_start: bytes) -> int:
     return raw.count(key + b":" + value_start) + raw.count(key + b": " + value_start)
 
 
-def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
-    """Complete JSON lines as a DataFrame with exact record-path values, or None to decline.
+def jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> pl.DataFrame | None:
+    """Complete JSON lines as a DataFrame with exact record-path values, or None to decline:
+    the fast uniform-lines reader first (`uniform_jsonl_frame`), else Polars' JSON reader.
+    With `columns` (names matched case-insensitively), the frame may hold only those fields;
+    every line is still checked to be valid JSON either way."""
+    frame = uniform_jsonl_frame(raw, columns)
+    return frame if frame is not None else ndjson_frame(raw)
+
+
+# Uniform lines: every line is the first line's object with other values. Such a chunk is read
+# as CSV split at the commas (Polars' CSV reader, much faster than its JSON reader), and every
+# field is then checked to be exactly `<its key> <a value of the first line's type>`, so each
+# value is the one orjson gives for that line; anything else declines.
+_FLOAT_TEXT = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)"
+# Deleting these bytes leaves the quotes and the control characters (newlines, and any other,
+# which JSON strings cannot hold and the two layouts read here have nowhere else).
+_NOT_QUOTE_OR_CONTROL = bytes(c for c in range(0x20, 0x100) if c != 0x22)
+
+
+def _layout(first: bytes) -> tuple[list[str], list[type], list[str]] | None:
+    """Keys, value types and the text before each value (`{"a":`, `"b":`, or with json.dumps'
+    spaces; the commas between fields excluded) of a flat first line, or None when it is not
+    in one of those two layouts."""
+    try:
+        rec = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return None
+    if rec.__class__ is not dict or not rec:
+        return None
+    keys = list(rec)
+    types = [type(v) for v in rec.values()]
+    if any(t not in (str, int, float, bool) for t in types):
+        return None  # nested values and nulls: no type to check the column against
+    names = [orjson.dumps(k) for k in keys]
+    if any(b"\\" in n or b"," in n for n in names):
+        return None
+    vals = [orjson.dumps(v) for v in rec.values()]
+    for comma, colon in ((b",", b":"), (b", ", b": ")):
+        prefixes = [(b"{" if i == 0 else comma) + n + colon for i, n in enumerate(names)]
+        if b"".join(p + v for p, v in zip(prefixes, vals, strict=True)) + b"}" == first:
+            # the CSV reader splits at the commas: the comma is not part of the field
+            return keys, types, [(p[1:] if i else p).decode() for i, p in enumerate(prefixes)]
+    return None
+
+
+def _field_checks(
+    field: pl.Expr, kind: type, prefix: str, tail: str
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(true when the field is `prefix value tail` with a value of `kind` or null, true when
+    it is null, the value): the value is only right where the check holds, and a number's
+    value must also be null exactly where the field is (the caller counts them)."""
+    null = field == prefix + "null" + tail
+    start = len(prefix)
+    if kind is str:
+        ok = field.str.starts_with(prefix + '"') & field.str.ends_with('"' + tail)
+        ok = ok & (field.str.len_bytes() >= len(prefix.encode()) + 2 + len(tail))
+        value = field.str.slice(start + 1).str.head(-1 - len(tail))
+    elif kind is bool:
+        ok = (field == prefix + "true" + tail) | (field == prefix + "false" + tail)
+        value = field == prefix + "true" + tail
+    elif kind is int:
+        text = field.str.slice(start)
+        if tail:
+            text = text.str.head(-len(tail))
+        # null for what is no integer or beyond 64 bits: the caller compares the null counts
+        value = text.cast(pl.Int64, strict=False)
+        # the cast also takes a plus sign and leading zeros, which JSON does not
+        width = field.str.len_bytes() - len(prefix.encode()) - len(tail)
+        ok = field.str.starts_with(prefix) & ~field.str.starts_with(prefix + "+")
+        ok = ok & ~(field.str.starts_with(prefix + "0") & (width > 1))
+        ok = ok & ~(field.str.starts_with(prefix + "-0") & (width > 2))
+        if tail:
+            ok = ok & field.str.ends_with(tail)
+    else:
+        pattern = "^" + re.escape(prefix) + _FLOAT_TEXT + re.escape(tail) + "$"
+        ok = field.str.contains(pattern)
+        text = field.str.slice(start)
+        if tail:
+            text = text.str.head(-len(tail))
+        value = text.cast(pl.Float64, strict=False)
+        value = pl.when(value.is_finite()).then(value)  # orjson gives no infinity either
+    return (ok | null).fill_null(False).all(), null, value
+
+
+def uniform_jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> pl.DataFrame | None:
+    """Complete JSON lines that all have the first line's keys, order, layout and value types
+    (strings without escapes, integers, floats, booleans; null anywhere), as a DataFrame with
+    the record path's values (decimal strings as in `ndjson_frame`); else None. With
+    `columns`, only the fields named there (case-insensitively) are in the frame."""
+    if not raw or raw[:1] != b"{" or b"\\" in raw or b"\n\n" in raw:
+        return None
+    end = raw.find(b"\n")
+    layout = _layout(raw if end < 0 else raw[:end])
+    if layout is None:
+        return None
+    keys, types, prefixes = layout
+    n = len(keys)
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    cols = [f"c{i}" for i in range(n)]
+    try:
+        fields = pl.read_csv(
+            raw,
+            has_header=False,
+            separator=",",
+            quote_char=None,
+            schema=dict.fromkeys(cols, pl.String),
+            comment_prefix=None,
+            raise_if_empty=False,
+        )
+    except Exception:  # more fields than keys, invalid UTF-8, ...
+        return None
+    if fields.height != lines:
+        return None
+    wanted = None if columns is None else {c.lower() for c in columns}
+    checks: list[pl.Expr] = []
+    values: list[pl.Expr] = []
+    numbers: list[tuple[int, str]] = []  # (field, value column) of each number field
+    kept: list[str] = []
+    for i, (name, kind, prefix) in enumerate(zip(keys, types, prefixes, strict=True)):
+        ok, null, value = _field_checks(pl.col(cols[i]), kind, prefix, "}" if i == n - 1 else "")
+        checks += [ok.alias(f"x{i}"), null.sum().alias(f"n{i}")]
+        keep = wanted is None or name.lower() in wanted
+        if keep:
+            kept.append(name)
+            if kind is str:  # a string that looks like a decimal number is one on the record path
+                checks.append(pl.col(cols[i]).str.contains(".", literal=True).any().alias(f"d{i}"))
+        if kind is int or kind is float:  # (its cast is null for `null` already)
+            numbers.append((i, name if keep else f"\x00{i}"))
+            values.append(value.alias(numbers[-1][1]))
+        elif keep:
+            values.append(pl.when(~null).then(value).alias(name))
+    try:
+        names = [e.meta.output_name() for e in checks]
+        res = dict(zip(names, fields.select(checks).row(0), strict=True))
+        frame = fields.select(values)
+    except Exception:
+        return None
+    if not all(res[f"x{i}"] for i in range(n)):
+        return None
+    for i, col in numbers:
+        if frame[col].null_count() != res[f"n{i}"]:
+            return None  # no number of that kind (or not a 64-bit integer, or infinite)
+    # Every field starts with its key's two quotes and every string value has its two: any
+    # other quote (one inside a string, a string where a number was) makes the count larger.
+    quotes_and_controls = raw.translate(None, _NOT_QUOTE_OR_CONTROL)
+    str_values = sum(lines - res[f"n{i}"] for i in range(n) if types[i] is str)
+    quotes = quotes_and_controls.count(b'"')
+    if quotes != 2 * n * lines + 2 * str_values:
+        return None
+    if len(quotes_and_controls) - quotes != raw.count(b"\n"):
+        return None  # a control character other than the newlines
+    if len(kept) != frame.width:
+        frame = frame.select(kept)
+    dotted = [k for i, k in enumerate(keys) if res.get(f"d{i}")]
+    return _with_decimals(frame, dotted) if dotted else frame
+
+
+def _with_decimals(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame | None:
+    """String columns whose values are all decimal strings of one scale as Decimal(38, s) (the
+    record path reads them as exact DECIMALs); None when a column mixes decimals and text or
+    scales."""
+    exprs = []
+    for name in names:
+        vals = frame[name].drop_nulls()
+        n_dec = int(vals.str.contains(_DECIMAL_PATTERN).sum())
+        if n_dec == 0:
+            continue
+        if n_dec != len(vals):
+            return None  # decimals among other strings: the record path mixes Decimal and str
+        point = vals.str.find(".", literal=True)
+        scales = (vals.str.len_bytes() - point - 1).unique()
+        if len(scales) != 1:
+            return None  # each decimal keeps its own scale on the record path
+        scale = int(scales[0])
+        if int(point.max() or 0) + scale > 38:  # digits (and a sign) beyond decimal128
+            return None
+        exprs.append(pl.col(name).str.to_decimal(scale=scale).alias(name))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def ndjson_frame(raw: bytes) -> pl.DataFrame | None:
+    """Complete JSON lines through Polars' JSON reader, or None to decline.
 
     Columns: Int64 (JSON integers), Float64 (JSON numbers with a fraction, when none is
     integral), Boolean, String, Decimal(38, s) (decimal strings, when all share the scale s),
@@ -42,7 +224,7 @@ def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
     except Exception:  # malformed or mixed input of any kind: the record path handles it
         return None
     accounted = 0
-    exprs = []
+    strings: list[str] = []
     for name, dtype in frame.schema.items():
         col = frame[name]
         key = b'"' + name.encode() + b'"'
@@ -69,22 +251,7 @@ def jsonl_frame(raw: bytes) -> pl.DataFrame | None:
             return None  # nested values, 128-bit integers, ...
         if _count_after_key(raw, key, b'"') != non_null:
             return None  # some values were numbers or booleans that Polars turned into text
-        vals = col.drop_nulls()
-        n_dec = int(vals.str.contains(_DECIMAL_PATTERN).sum())
-        if n_dec == 0:
-            continue
-        if n_dec != len(vals):
-            return None  # decimals among other strings: the record path mixes Decimal and str
-        point = vals.str.find(".", literal=True)
-        scales = (vals.str.len_bytes() - point - 1).unique()
-        if len(scales) != 1:
-            return None  # each decimal keeps its own scale on the record path
-        scale = int(scales[0])
-        if int(point.max() or 0) + scale > 38:  # digits (and a sign) beyond decimal128
-            return None
-        exprs.append(pl.col(name).str.to_decimal(scale=scale).alias(name))
+        strings.append(name)
     if accounted != raw.count(b'":'):
         return None  # a key the inferred schema does not have (Polars dropped it)
-    if exprs:
-        frame = frame.with_columns(exprs)
-    return frame
+    return _with_decimals(frame, strings)

@@ -291,6 +291,8 @@ class Job:
         ingest = getattr(core, "ingest", None) if not pipe.lookups and not pipe.interval else None
         columnar = ingest is not None or (simple and getattr(core, "takes_frames", False))
         frames = getattr(src, "frames", None) if columnar else None
+        if frames is not None and hasattr(src, "decode_only"):
+            src.decode_only(getattr(core, "read_columns", None))  # bulk decoding may skip fields
         stream = frames() if frames is not None else src.batches()
         if not src.bounded:  # a live source may wait for input: stop must not wait with it
             stream = self._until_stopped(stream)

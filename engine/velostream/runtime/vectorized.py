@@ -441,6 +441,11 @@ class VectorAggregateOp(AggregateOp):
         ops = [s.op for s in self.slot_plans]
         return PendingWindows(w.size_ms, len(self.key_nodes), ops, self.factories, rows_fn)
 
+    @property
+    def read_columns(self) -> list[str] | None:
+        """The input fields this operator reads (None: all, to hand late records on whole)."""
+        return None if self.dead_letter else self.names
+
     # -- entry point -------------------------------------------------------------------
 
     def ingest(self, batch: Any, delay: int) -> int:
@@ -933,6 +938,11 @@ class VectorProjectOp(ProjectOp):
         self.names = ["_event_time", *[n for n in names if n != "_event_time"]]
         self.batches_vectorized = 0
         self.batches_row = 0
+
+    @property
+    def read_columns(self) -> list[str]:
+        """The input fields this operator reads."""
+        return self.names
 
     def push_batch(self, rows: Any, append: Callable[[tuple], None] | None = None) -> None:
         """Process a batch (record dicts or a DataFrame); with `append`, output (row, ts)

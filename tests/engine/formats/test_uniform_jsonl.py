@@ -1,0 +1,154 @@
+"""The uniform JSON-lines reader (CSV split at the commas, every field checked) must give
+exactly what the record path gives (orjson per line, decimal strings as Decimals), or decline."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from velostream.formats.json import convert_batch_decimals
+from velostream.formats.json_frame import jsonl_frame, uniform_jsonl_frame
+
+
+def records_of(raw: bytes) -> list[dict]:
+    """The record path's values: orjson per line, then the decimal strings as Decimals."""
+    recs = [orjson.loads(line) for line in raw.split(b"\n") if line]
+    convert_batch_decimals(recs, raw)
+    return recs
+
+
+def assert_same(frame, raw: bytes, columns: list[str] | None = None) -> None:
+    expected = records_of(raw)
+    if columns is not None:
+        expected = [{k: v for k, v in r.items() if k in columns} for r in expected]
+    got = frame.to_arrow().to_pylist()
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert sorted(g) == sorted(e)  # (a later line may list its keys in another order)
+        for k in e:
+            assert g[k] == e[k] and type(g[k]) is type(e[k]), (k, g[k], e[k])
+            if isinstance(e[k], Decimal):
+                assert str(g[k]) == str(e[k])  # the same scale
+
+
+def test_compact_lines_by_hand() -> None:
+    raw = b'{"k":"a","n":1,"x":0.5,"ok":true,"p":"1.50"}\n{"k":"b","n":-20,"x":2e3,"ok":false,"p":"-0.25"}\n'
+    frame = uniform_jsonl_frame(raw)
+    assert frame is not None
+    assert frame.rows() == [
+        ("a", 1, 0.5, True, Decimal("1.50")),
+        ("b", -20, 2000.0, False, Decimal("-0.25")),
+    ]
+    assert_same(frame, raw)
+
+
+def test_json_dumps_layout_and_nulls() -> None:
+    raw = b'{"k": "a", "n": 1}\n{"k": null, "n": null}\n{"k": "c", "n": 3}'  # no final newline
+    frame = uniform_jsonl_frame(raw)
+    assert frame is not None
+    assert frame.rows() == [("a", 1), (None, None), ("c", 3)]
+
+
+def test_only_the_asked_columns_but_every_field_checked() -> None:
+    raw = b'{"k":"a","n":1,"p":"1.5"}\n{"k":"b","n":2,"p":"2.5"}\n'
+    frame = uniform_jsonl_frame(raw, ["K", "n"])  # case-insensitive, as fields are read
+    assert frame is not None and frame.columns == ["k", "n"]
+    assert_same(frame, raw, ["k", "n"])
+    # a field nobody reads must still be valid JSON: the line is malformed otherwise
+    assert uniform_jsonl_frame(b'{"k":"a","n":1,"p":07}\n', ["k"]) is None
+    assert uniform_jsonl_frame(b'{"k":"a","n":1,"p":"x\x01"}\n', ["k"]) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1}\n{"a":007}\n',  # leading zeros: not JSON
+        b'{"a":1}\n{"a":+5}\n',  # a plus sign: not JSON
+        b'{"a":1}\n{"a":1.5}\n',  # a float where the first line had an integer
+        b'{"a":1}\n{"a":"1"}\n',  # a string where the first line had an integer
+        b'{"a":"x"}\n{"a":1}\n',  # an integer where the first line had a string
+        b'{"a":"x"}\n{"a":"x"y"}\n',  # a quote inside a string: not JSON
+        b'{"a":"x"}\n{"a":"\tx"}\n',  # a control character inside a string: not JSON
+        b'{"a":"x"}\n{"a":"x\\"y"}\n',  # an escape: orjson unescapes, this reader does not
+        b'{"a":1,"b":2}\n{"a":1}\n',  # a missing field
+        b'{"a":1,"b":2}\n{"b":1,"a":2}\n',  # another key order
+        b'{"a":1}\n{"a":1} \n',  # trailing space
+        b'{"a":1}\n{"a":1}x\n',  # trailing garbage
+        b'{"a":1}\n\n{"a":2}\n',  # a blank line
+        b'{"a":"x"}\n{"a":"x,y"}\n',  # a comma inside a string (another CSV field)
+        b'{"a":1}\n{"a":99999999999999999999}\n',  # beyond 64 bits
+        b'{"a":1.5}\n{"a":1e400}\n',  # beyond a double
+        b'{"a":1.5}\n{"a":.5}\n',  # not JSON
+        b'{"a":true}\n{"a":True}\n',  # not JSON
+        b'{"a":1,"a":2}\n',  # a duplicate key
+        b'{"a":{"b":1}}\n',  # nested
+        b'{"a":null}\n',  # no type to check against
+        b'{"a":1}\r\n{"a":2}\r\n',  # CRLF
+        b'{"a":"1.5"}\n{"a":"1.50"}\n',  # decimals of two scales
+        b'{"a":"1.5"}\n{"a":"x.y"}\n',  # a decimal among strings
+    ],
+)
+def test_declines(raw: bytes) -> None:
+    assert uniform_jsonl_frame(raw) is None
+
+
+def test_declined_uniform_chunk_still_read_exactly_or_declined() -> None:
+    raw = b'{"a":"x"}\n{"a":"x,y"}\n'  # Polars' JSON reader takes it
+    frame = jsonl_frame(raw)
+    assert frame is not None
+    assert_same(frame, raw)
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\,'),
+    max_size=6,
+)
+_DEC2 = st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False).map(str)
+_VALUES = {
+    "s": st.one_of(_TEXT, st.none()),
+    "i": st.one_of(st.integers(-(2**63), 2**63 - 1), st.none()),
+    "f": st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: not x.is_integer()),
+        st.none(),
+    ),
+    "b": st.one_of(st.booleans(), st.none()),
+    "d": st.one_of(_DEC2, st.none()),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(sorted(_VALUES)), min_size=1, max_size=4),
+    data=st.data(),
+    spaced=st.booleans(),
+)
+def test_random_uniform_chunks_match_the_record_path(kinds, data, spaced) -> None:
+    keys = [f"{k}{i}" for i, k in enumerate(kinds)]
+    first = {
+        k: data.draw(_VALUES[kind].filter(lambda v: v is not None))
+        for k, kind in zip(keys, kinds, strict=True)
+    }
+    rows = [first]
+    rows += data.draw(
+        st.lists(
+            st.fixed_dictionaries({k: _VALUES[kind] for k, kind in zip(keys, kinds, strict=True)}),
+            max_size=20,
+        )
+    )
+    sep = (", ", ": ") if spaced else (",", ":")
+    lines = [
+        "{" + sep[0].join(f'"{k}"{sep[1]}{orjson.dumps(r[k]).decode()}' for k in keys) + "}"
+        for r in rows
+    ]
+    raw = "\n".join(lines).encode() + b"\n"
+    frame = uniform_jsonl_frame(raw)
+    if frame is not None:
+        assert_same(frame, raw)
+    # the whole-chunk reader: exact whenever it reads the chunk at all
+    frame = jsonl_frame(raw)
+    if frame is not None:
+        assert_same(frame, raw)
