@@ -16,13 +16,14 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from velostream_kernel.assistant.config import AssistantConfig
 from velostream_kernel.assistant.prompt import ANSWER_TOOL, TOOL_NAME, repair_text, system_prompt
 from velostream_kernel.assistant.validation import validate_sql
+
+if TYPE_CHECKING:
+    import anthropic
 
 log = logging.getLogger("velostream.assistant")
 EventFn = Callable[[dict[str, Any]], Any]
@@ -79,6 +80,8 @@ class Assistant:
         self.validator = validator
 
     def _client(self) -> anthropic.AsyncAnthropic:
+        import anthropic  # slow to import (seconds): only when a question is asked
+
         kwargs: dict[str, Any] = {"api_key": api_key(), "max_retries": 1}
         kwargs["timeout"] = float(self.config.timeout_s)
         if self.config.base_url:
@@ -93,6 +96,8 @@ class Assistant:
         on_event: EventFn | None = None,
     ) -> Answer:
         """The SQL for `question`; streams {"type": "text"|"status", ...} events to `on_event`."""
+        import anthropic
+
         emit = on_event or (lambda e: None)
         if not question.strip():
             raise AssistantError("input", "Type a question first.")
