@@ -232,6 +232,11 @@ async def produce_batch(
         await asyncio.gather(*futures)
 
 
+def partition_of(key: bytes | None, n: int) -> int | None:
+    """The partition Kafka's default partitioner gives a key (None: the producer picks)."""
+    return None if key is None else _key_hash(key) % n
+
+
 @functools.lru_cache(maxsize=65536)
 def _key_hash(key: bytes) -> int:
     """Kafka's default partitioner hash (murmur2, positive), cached: keys repeat."""

@@ -185,6 +185,10 @@ class KafkaSource(Source):
         self._committed: dict[int, int] = {}
         self._last_commit = time.monotonic()
         self._ts_floor: dict[int, bool] = {}  # timestamp reset: partitions still skipping
+        self.rp_topic: str | None = None  # the repartition topic, when the query needs one
+        self.group_columns: list[str] = []
+        self._forward_producer: Any = None
+        self._positions: dict[tuple[str, int], int] = {}  # next offset this instance reads
         self._stopped = False
         self._pending: list[Any] = []  # decoded slices of the last fetch not handed over yet
 
@@ -202,12 +206,40 @@ class KafkaSource(Source):
             or plan.distinct
             or plan.select.find(exp.Window) is not None
         )
+        self._plan_repartition(plan, exp)
         if job.checkpointer is not None:
             self.commit_mode = "checkpoint"
         elif stateful:
             self.commit_mode = "end"
         else:
             self.commit_mode = "batch"
+
+    def _plan_repartition(self, plan: Any, exp: Any) -> None:
+        """A GROUP BY on columns other than the message key, read in a consumer group, goes
+        through `<job>-repartition`, keyed by the group key, so that each key's state lives
+        in one instance."""
+        mode = self.props.get("repartition", "auto").lower()
+        self.rp_topic = None
+        if mode == "false" or not self._uses_group_membership() or not plan.group_by:
+            return
+        if plan.joins or len(plan.sources) != 1:
+            return
+        cols = [g.name for g in plan.group_by if isinstance(g, exp.Column)]
+        if len(cols) != len(plan.group_by):
+            self.on_warning(
+                f"source {self.name}: GROUP BY of expressions is not repartitioned: each "
+                "instance aggregates the partitions it reads"
+            )
+            return
+        if len(cols) == 1 and self.key_field and cols[0].lower() == self.key_field.lower():
+            return  # already keyed by the group key
+        self.group_columns = cols
+        self.rp_topic = self.props.get("repartition.topic") or f"{self.job_name}-repartition"
+
+    @property
+    def read_topic(self) -> str:
+        """The topic whose records this source hands to the query."""
+        return self.rp_topic or self.topic
 
     @property
     def group_id(self) -> str | None:
@@ -269,9 +301,18 @@ class KafkaSource(Source):
                     await source._commit_safely()
 
                 async def on_partitions_assigned(self, assigned: Any) -> None:
-                    await source._start_positions([tp.partition for tp in assigned])
+                    for t in {tp.topic for tp in assigned}:
+                        await source._start_positions(
+                            [tp.partition for tp in assigned if tp.topic == t], t
+                        )
 
-            consumer.subscribe([self.topic], listener=_Listener())
+            topics = [self.topic]
+            if self.rp_topic is not None:
+                from velostream.connectors.kafka_sink import ensure_topic
+
+                await ensure_topic(self.brokers, self.rp_topic, max(1, len(parts)), self.props)
+                topics.append(self.rp_topic)
+            consumer.subscribe(topics, listener=_Listener())
             return
         if self.only_partitions is not None:
             missing = sorted(set(self.only_partitions) - set(parts))
@@ -348,15 +389,23 @@ class KafkaSource(Source):
                     waiting.discard(tp)
         return ends
 
-    async def _start_positions(self, parts: list[int]) -> None:
-        """Seek each partition to where this read starts (see the module docstring)."""
+    async def _start_positions(self, parts: list[int], topic: str | None = None) -> None:
+        """Seek each partition of `topic` (the source's topic by default) to where this read
+        starts (see the module docstring). A repartition topic starts at its beginning."""
         from aiokafka import TopicPartition
 
+        topic = topic or self.topic
         consumer = self.consumer
-        resume = self.resume_positions or {}
-        self._ts_floor = {}
+        forwarding = self.rp_topic is not None and topic == self.topic
+        resume = {} if forwarding else (self.resume_positions or {})
         for p in parts:
-            tp = TopicPartition(self.topic, p)
+            tp = TopicPartition(topic, p)
+            local = self._positions.get((topic, p))
+            if local is not None:
+                # Assigned again after a rebalance: go on where this instance is, not from
+                # the group's commit, which lags (no record is handed over twice).
+                consumer.seek(tp, local)
+                continue
             if p in resume:
                 consumer.seek(tp, resume[p] + 1)
                 self._processed[p] = resume[p] + 1
@@ -366,10 +415,13 @@ class KafkaSource(Source):
                 committed = await consumer.committed(tp)
             if committed is not None and committed >= 0:
                 consumer.seek(tp, committed)
-                self._processed[p] = committed
-                self._committed[p] = committed
+                if not forwarding:
+                    self._processed[p] = committed
+                    self._committed[p] = committed
                 continue
-            if self.reset == "latest":
+            if topic == self.rp_topic:
+                await consumer.seek_to_beginning(tp)
+            elif self.reset == "latest":
                 await consumer.seek_to_end(tp)
                 if self.bounded:
                     # latest-at-start means "nothing old": a bounded read from latest is empty
@@ -419,6 +471,14 @@ class KafkaSource(Source):
                 yield self._pending.pop(0)
                 continue
             got = _flat(await consumer.getmany(timeout_ms=100, max_records=256))
+            for tp, part in got.items():
+                if part:
+                    self._positions[(tp.topic, tp.partition)] = part[-1].offset + 1
+            if self.rp_topic is not None:
+                inputs = {tp: part for tp, part in got.items() if tp.topic == self.topic}
+                if inputs:
+                    await self._forward(inputs)
+                got = {tp: part for tp, part in got.items() if tp.topic != self.topic}
             msgs: list[Any] = []
             partitions: list[int] = []  # the partition of each message (raw records lack it)
             for tp, part in got.items():
@@ -568,6 +628,63 @@ class KafkaSource(Source):
             out.append(rec)
         return out
 
+    async def _forward(self, inputs: dict[Any, list[Any]]) -> None:
+        """Repartition: re-produce input messages (value, timestamp and headers unchanged)
+        keyed by their group key, then commit their input offsets (the repartition topic
+        holds them now)."""
+        from aiokafka import AIOKafkaProducer, TopicPartition
+        from aiokafka.structs import OffsetAndMetadata
+
+        from velostream.connectors.kafka_sink import key_encoder, partition_of
+
+        if self._forward_producer is None:
+            self._forward_producer = AIOKafkaProducer(
+                bootstrap_servers=self.brokers, linger_ms=2, **security_kwargs(self.props)
+            )
+            await self._forward_producer.start()
+        producer = self._forward_producer
+        n = len(await producer.partitions_for(self.rp_topic))
+        key_of = key_encoder(self.group_columns)
+        futures = []
+        commits = {}
+        for tp, part in inputs.items():
+            if not part:
+                continue
+            values = [m.value if m.value is not None else b"" for m in part]
+            records, errors = self.codec.decode_many(values)
+            for m, rec, err in zip(part, records, errors, strict=True):
+                if rec is None:
+                    if isinstance(self.bad, _DeadLetterTopic):
+                        self.bad.current = m
+                    self.bad(
+                        position(self.topic, tp.partition, m.offset), err or "malformed", m.value
+                    )
+                    continue
+                lowered = {k.lower(): v for k, v in rec.items()}
+                key = key_of({c: lowered.get(c.lower()) for c in self.group_columns})
+                futures.append(
+                    await producer.send(
+                        self.rp_topic,
+                        value=m.value,
+                        key=key,
+                        partition=partition_of(key, n),
+                        timestamp_ms=m.timestamp,
+                        headers=list(m.headers) or None,
+                    )
+                )
+            commits[TopicPartition(self.topic, tp.partition)] = OffsetAndMetadata(
+                part[-1].offset + 1, ""
+            )
+        if self.bad.__class__ is _DeadLetterTopic and self.bad.queue:
+            await self._send_dead_letters()
+        for f in futures:
+            await f
+        if commits and self.auto_commit:
+            owned = self.consumer.assignment()
+            commits = {tp: o for tp, o in commits.items() if tp in owned}
+            if commits:
+                await self.consumer.commit(commits)
+
     async def _send_dead_letters(self) -> None:
         from aiokafka import AIOKafkaProducer
 
@@ -627,7 +744,7 @@ class KafkaSource(Source):
         from aiokafka.structs import OffsetAndMetadata
 
         todo = {
-            TopicPartition(self.topic, p): OffsetAndMetadata(off, "")
+            TopicPartition(self.read_topic, p): OffsetAndMetadata(off, "")
             for p, off in self._processed.items()
             if self._committed.get(p) != off
         }
@@ -651,6 +768,10 @@ class KafkaSource(Source):
         await self._close_quietly()
 
     async def _close_quietly(self) -> None:
+        if self._forward_producer is not None:
+            with contextlib.suppress(Exception):
+                await self._forward_producer.stop()
+            self._forward_producer = None
         if self._producer is not None:
             with contextlib.suppress(Exception):
                 await self._producer.stop()
