@@ -10,7 +10,8 @@ cell, runs a `velo test` spec against the cell's SQL and shows pass/fail as a ta
     SELECT symbol, COUNT(*) AS trades FROM trades GROUP BY symbol WINDOW TUMBLING(1s)
     WITH ('trades.type' = 'synthetic', 'trades.preset' = 'trades', 'trades.rate' = '100');
 
-`-- @test: path/to/spec.test.yaml` names a spec file instead. In a `-- @test` cell the test
+`-- @test: path/to/spec.test.yaml` names a spec file instead; `%%velo_test --xfail` marks a
+test that is expected to fail (a documented bug: the cell fails only if the test passes). In a `-- @test` cell the test
 runs first (bounded, on the spec's data) and the query then runs as usual; a `%%velo_test`
 cell only tests. A failed test makes the cell fail, so a notebook run in CI stops on it.
 """
@@ -39,6 +40,7 @@ class TestCell:
     seed: int | None = None
     only: str | None = None
     run_query: bool = True
+    xfail: bool = False  # a failure is expected: the cell fails only if the test passes
 
 
 class TestCellError(ValueError):
@@ -71,7 +73,10 @@ def _magic_line(args: str) -> TestCell:
     i = 0
     while i < len(words):
         w = words[i]
-        if w in ("--spec", "--seed", "--only") and i + 1 < len(words):
+        if w == "--xfail":
+            cell.xfail = True
+            i += 1
+        elif w in ("--spec", "--seed", "--only") and i + 1 < len(words):
             value = words[i + 1]
             if w == "--spec":
                 cell.spec_path = value
@@ -200,8 +205,11 @@ async def test_before_cell(code: str, publish: Any) -> tuple[str, str | None]:
     except Exception as e:  # a bug must not take the kernel down: the cell says what it was
         return "", f"velo test: {type(e).__name__}: {e}"
     publish("display_data", report_bundle(report), "", {})
+    rest = cell.sql if cell.run_query else ""
+    if cell.xfail:
+        return rest, "velo test passed, but --xfail expects it to fail" if report.passed else None
     if report.passed:
-        return (cell.sql if cell.run_query else ""), None
+        return rest, None
     n, bad = len(report.results), len(report.failed)
     why = report.error or f"{bad} of {n} assertions failed"
-    return (cell.sql if cell.run_query else ""), f"velo test failed: {why}"
+    return rest, f"velo test failed: {why}"
