@@ -148,13 +148,13 @@ def test_polling_follows_rows_inserted_while_the_job_runs(pg: str) -> None:
         agen = Engine().stream(sql)
         try:
             while len(got) < 2:
-                got += await asyncio.wait_for(agen.__anext__(), 10)
+                got += await asyncio.wait_for(agen.__anext__(), 30)
             await asyncio.to_thread(_exec, pg, "INSERT INTO events (v) VALUES (3), (4), (5)")
             while len(got) < 5:
-                got += await asyncio.wait_for(agen.__anext__(), 10)
+                got += await asyncio.wait_for(agen.__anext__(), 30)
             await asyncio.to_thread(_exec, pg, "INSERT INTO events (v) VALUES (6)")
             while len(got) < 6:
-                got += await asyncio.wait_for(agen.__anext__(), 10)
+                got += await asyncio.wait_for(agen.__anext__(), 30)
         finally:
             await agen.aclose()
         return got
@@ -207,14 +207,14 @@ def test_checkpointed_polling_job_restarts_where_it_stopped(pg: str, tmp_path: P
     async def run_until(n: int) -> None:
         eng = Engine()
         job = await eng.start(sql)
-        for _ in range(500):
+        for _ in range(1500):  # a generous deadline (30 s) on a loaded machine
             lines = out.read_text().splitlines() if out.exists() else []
             if len(lines) >= n:
                 break
             await asyncio.sleep(0.02)
         job.stop()
         for t in eng.tasks:
-            await asyncio.wait_for(t, 10)
+            await asyncio.wait_for(t, 30)
 
     asyncio.run(run_until(3))
     _exec(pg, "INSERT INTO feed VALUES (4, 40), (5, 50)")
