@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[4])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+_TESTS = str(Path(__file__).resolve().parents[3])  # tests/: the server starters
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
-from tests.services.postgres import postgres_dsn  # noqa: E402,F401  (a session fixture)
+from services.postgres import postgres_dsn  # noqa: E402,F401  (a session fixture)
 
 _N = itertools.count(1)
 

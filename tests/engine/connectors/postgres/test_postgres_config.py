@@ -7,8 +7,8 @@ import asyncio
 
 import psycopg
 import pytest
+from services.postgres import PASSWORD
 
-from tests.services.postgres import PASSWORD
 from velostream import Engine
 from velostream.connectors.registry import create_source, validate
 from velostream.errors import ConfigError, SqlError

@@ -9,8 +9,8 @@ import json
 
 import psycopg
 import redis
+from services.redis import redis_server_url  # noqa: F401  (a session fixture)
 
-from tests.services.redis import redis_server_url  # noqa: F401  (a session fixture)
 from velostream import Engine
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[4])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+_TESTS = str(Path(__file__).resolve().parents[3])  # tests/: the server starters
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
-from tests.services.redis import redis_server_url  # noqa: E402,F401  (a session fixture)
+from services.redis import redis_server_url  # noqa: E402,F401  (a session fixture)
 
 
 @pytest.fixture
