@@ -143,3 +143,39 @@ def test_killed_mid_stream_and_restarted_counts_every_record_once(tmp_path, monk
     # the restarted run read only what its checkpoint did not cover
     assert 0 < final["records_in"] < TOTAL
     assert reg.get("counts").status == "stopped"
+
+
+def test_a_failed_job_is_the_error_of_its_cell(tmp_path, monkeypatch):
+    """A continuous run whose job fails (a malformed record with 'on.error' = 'fail'): the run
+    fails, naming the cell that started the job and the job's error (`velo pipelines run`)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.jsonl").write_text('{"k": 1}\n{not json\n')
+    make_notebook(
+        tmp_path / "broken.ipynb",
+        None,
+        "CREATE STREAM strict AS SELECT k FROM src\n"
+        "WITH ('src.type' = 'file_source', 'src.path' = 'bad.jsonl', 'src.watch' = 'true',\n"
+        "      'src.on.error' = 'fail', 'strict.type' = 'file_sink', 'strict.path' = 's.jsonl');",
+    )
+    result = CliRunner().invoke(
+        main, ["deploy", "broken.ipynb", "--name", "broken", "--continuous", "--project",
+               str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    done = subprocess.run(
+        [str(VELO), "pipelines", "run", "broken", "--project", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    (run,) = Registry(tmp_path).runs("broken")
+    assert (run.status, run.trigger) == ("failed", "manual")
+    assert run.error == (
+        "In [2] `CREATE STREAM strict AS SELECT k FROM src` failed: JobFailed: job 'strict' "
+        "failed: bad.jsonl:2: not JSON: unexpected character, expected a string key: line 1 "
+        "column 2 (char 1)"
+    )
+    assert f"run {run.id} failed: {run.output_path}" in done.stdout
+    executed = nbformat.read(run.output_path, as_version=4)
+    (error,) = [o for c in executed.cells for o in c.get("outputs", [])
+                if o["output_type"] == "error"]  # fmt: skip
+    assert error["ename"] == "JobFailed"
