@@ -126,6 +126,7 @@ SINK_PROPS: tuple[PropSpec, ...] = (
         help="exactly-once: output and source offsets in one Kafka transaction",
     ),
     PropSpec("transactional.id", help="transactional id (default velo-<job>-<sink>)"),
+    PropSpec("transaction.timeout.ms", default="30000", help="longest wait for a transaction step"),
     PropSpec("enable.idempotence", choices=("true", "false"), help="idempotent producer"),
 )
 
@@ -211,6 +212,7 @@ def check_value(key: str, value: str) -> None:
         "auto.commit.interval.ms",
         "session.timeout.ms",
         "heartbeat.interval.ms",
+        "transaction.timeout.ms",
     ):
         n = int(value)
         if n < 0 or (key in ("fetch.max.records", "batch.size") and n < 1):

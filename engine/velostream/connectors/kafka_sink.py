@@ -185,6 +185,19 @@ class KafkaSink(Sink):
             await produce_batch(self.producer, self.topic, messages)
         self.rows_written += len(rows)
 
+    async def commit_transaction(
+        self, offsets: dict[tuple[str, int], int], group_id: str | None
+    ) -> None:
+        """Transactional sinks: commit the open transaction, with these consumer offsets."""
+        if not self.transactional:
+            return
+        if self.txn is None:
+            from velostream.connectors.kafka_transactions import TransactionalWriter
+
+            self.txn = TransactionalWriter(self, self.job)
+            await self.txn.open()
+        await self.txn.commit(offsets or None, group_id)
+
     async def close(self) -> None:
         """Flush and stop the producer."""
         if self.txn is not None:

@@ -186,6 +186,7 @@ class KafkaSource(Source):
         self._last_commit = time.monotonic()
         self._ts_floor: dict[int, bool] = {}  # timestamp reset: partitions still skipping
         self.rp_topic: str | None = None  # the repartition topic, when the query needs one
+        self.txn_sinks: list[Any] = []  # transactional kafka sinks: offsets commit with them
         self.group_columns: list[str] = []
         self._forward_producer: Any = None
         self._positions: dict[tuple[str, int], int] = {}  # next offset this instance reads
@@ -207,6 +208,7 @@ class KafkaSource(Source):
             or plan.select.find(exp.Window) is not None
         )
         self._plan_repartition(plan, exp)
+        self.txn_sinks = [k for k in job.sinks if getattr(k, "transactional", False)]
         if job.checkpointer is not None:
             self.commit_mode = "checkpoint"
         elif stateful:
@@ -713,6 +715,9 @@ class KafkaSource(Source):
         for p, off in partition_offsets(batch).items():
             if off + 1 > self._processed.get(p, -1):
                 self._processed[p] = off + 1
+        if self.txn_sinks:  # each batch's output and (stateless) offsets: one transaction
+            await self._commit(with_offsets=self.commit_mode == "batch")
+            return
         if (
             self.commit_mode == "batch"
             and time.monotonic() - self._last_commit >= self.commit_interval_s
@@ -736,10 +741,30 @@ class KafkaSource(Source):
             with contextlib.suppress(Exception):
                 await self._commit()
 
-    async def _commit(self) -> None:
+    async def _commit(self, with_offsets: bool = True) -> None:
         self._last_commit = time.monotonic()
-        if self.group_id is None or not self.auto_commit or self.consumer is None:
+        if self.txn_sinks:
+            offsets = sent = self._uncommitted() if with_offsets else {}
+            for sink in self.txn_sinks:
+                await sink.commit_transaction(
+                    {(tp.topic, tp.partition): o.offset for tp, o in offsets.items()},
+                    self.group_id,
+                )
+                offsets = {}  # into the first sink's transaction only
+            for tp, o in sent.items():
+                self._committed[tp.partition] = o.offset
             return
+        todo = self._uncommitted()
+        if not todo:
+            return
+        await self.consumer.commit(todo)
+        for tp, o in todo.items():
+            self._committed[tp.partition] = o.offset
+
+    def _uncommitted(self) -> dict[Any, Any]:
+        """Processed offsets the group does not have yet (those this instance owns)."""
+        if self.group_id is None or not self.auto_commit or self.consumer is None:
+            return {}
         from aiokafka import TopicPartition
         from aiokafka.structs import OffsetAndMetadata
 
@@ -751,11 +776,7 @@ class KafkaSource(Source):
         if self._uses_group_membership():
             owned = self.consumer.assignment()
             todo = {tp: o for tp, o in todo.items() if tp in owned}
-        if not todo:
-            return
-        await self.consumer.commit(todo)
-        for tp, o in todo.items():
-            self._committed[tp.partition] = o.offset
+        return todo
 
     def committable(self) -> dict[int, int]:
         """Partition -> the next offset to read, for every message whose output the sinks have."""
