@@ -157,12 +157,13 @@ class Registry:
     # -- storage --------------------------------------------------------------------------
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         # one connection per operation: the scheduler, the CLI and the server share the file
+        # (WAL: a reader never waits for a writer)
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.row_factory = sqlite3.Row
         try:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield db
             db.execute("COMMIT")
         except BaseException:
@@ -229,7 +230,7 @@ class Registry:
 
     def get(self, name: str) -> Pipeline:
         """A pipeline by name; an unknown name is an error that lists the known ones."""
-        with self._db() as db:
+        with self._db(write=False) as db:
             row = db.execute("SELECT * FROM pipelines WHERE name = ?", (name,)).fetchone()
             if row is None:
                 names = [r["name"] for r in db.execute("SELECT name FROM pipelines ORDER BY 1")]
@@ -239,7 +240,7 @@ class Registry:
 
     def list(self) -> list[Pipeline]:
         """Every pipeline, by name."""
-        with self._db() as db:
+        with self._db(write=False) as db:
             rows = db.execute("SELECT * FROM pipelines ORDER BY name").fetchall()
             return [self._pipeline(db, r) for r in rows]
 
@@ -312,7 +313,7 @@ class Registry:
 
     def run(self, run_id: int) -> Run:
         """One run by id."""
-        with self._db() as db:
+        with self._db(write=False) as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RegistryError(f"no run with id {run_id}")
@@ -328,7 +329,7 @@ class Registry:
         q += " ORDER BY id DESC"
         if limit is not None:
             q += f" LIMIT {int(limit)}"
-        with self._db() as db:
+        with self._db(write=False) as db:
             return [Run(**dict(r)) for r in db.execute(q, args).fetchall()]
 
     def last_run(self, name: str) -> Run | None:
@@ -338,7 +339,7 @@ class Registry:
 
     def running(self) -> list[Run]:
         """Runs recorded as running (by any scheduler)."""
-        with self._db() as db:
+        with self._db(write=False) as db:
             rows = db.execute("SELECT * FROM runs WHERE status = 'running' ORDER BY id").fetchall()
         return [Run(**dict(r)) for r in rows]
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from velostream_kernel.pipelines.deploy import next_due
-from velostream_kernel.pipelines.registry import Pipeline, Registry, Run
+from velostream_kernel.pipelines.registry import Pipeline, Registry, RegistryError, Run
 
 log = logging.getLogger("velostream.scheduler")
 
@@ -119,7 +119,10 @@ class Scheduler:
         """Tick until `stop[0]` is set (the CLI's SIGINT/SIGTERM); then stop every run."""
         stop = stop if stop is not None else [False]
         while not stop[0]:
-            self.tick(time.time())
+            try:
+                self.tick(time.time())
+            except Exception:  # one bad tick (a busy registry, a removed folder) is not fatal
+                log.exception("scheduler tick failed; trying again")
             time.sleep(self.tick_s)
         self.shutdown()
 
@@ -261,7 +264,10 @@ class Scheduler:
             self._ended(child, now, restart)
 
     def _ended(self, child: Child, now: float, restart: bool) -> None:
-        run = self.reg.run(child.run.id)
+        try:
+            run = self.reg.run(child.run.id)
+        except RegistryError:  # the pipeline was removed while it ran
+            return
         status, error = run.status, run.error
         code = child.proc.returncode
         if child.reason == "timeout":
@@ -277,7 +283,7 @@ class Scheduler:
         log.info("%s: run %s %s%s", run.pipeline, run.id, status, f": {error}" if error else "")
         try:
             p = self.reg.get(run.pipeline)
-        except Exception:  # removed meanwhile
+        except RegistryError:  # removed meanwhile
             return
         if not restart or p.status != "active" or child.reason == "stop":
             return
@@ -307,6 +313,7 @@ class Scheduler:
             )
             self.reg.update(p.name, status="crash-loop", status_reason=reason)
             log.error("%s: %s", p.name, reason)
+            del self.restarts[p.name]  # `velo pipelines start` begins a new count
             return
         delay = min(self.restart_delay * 2 ** (r.failures - 1), self.max_restart_delay)
         self.pending[p.name] = Pending(now + delay, child.run.attempt + 1, "restart")
