@@ -366,19 +366,18 @@ def sql_type_of(values: list[Any]) -> str:
     return "TEXT"
 
 
-def output_key(plan: Any) -> list[str]:
-    """The output columns that key a query's rows: its PRIMARY KEY, else the GROUP BY columns
-    it selects (by output name), else none."""
+def output_key(plan: Any) -> tuple[list[str], list[str]]:
+    """The output columns that key a query's rows: `(PRIMARY KEY items, GROUP BY columns it
+    selects)`, by output name; the GROUP BY columns only when there is no window."""
     if plan is None:
-        return []
-    if plan.primary_key:
-        return list(plan.primary_key)
+        return [], []
+    group: list[str] = []
     if plan.group_by and plan.window is None:
         from velostream.runtime.compile import key_sql
 
         keys = {key_sql(g) for g in plan.group_by}
-        return [n for n, e in plan.items if n != "*" and key_sql(e) in keys]
-    return []
+        group = [n for n, e in plan.items if n != "*" and key_sql(e) in keys]
+    return list(plan.primary_key), group
 
 
 def role_in(job: Any, source: Any) -> str:

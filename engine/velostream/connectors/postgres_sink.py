@@ -1,8 +1,9 @@
 """`postgres_sink`: output rows into a PostgreSQL table, batch by batch, each batch in one
 transaction: `mode` = `insert` (COPY) or `upsert` (INSERT .. ON CONFLICT (key) DO UPDATE, sent
 with executemany). The upsert key is `primary.key`, else the query's PRIMARY KEY, else the
-table's own primary key. `create.table` = true creates a missing table, with column types from
-the first rows written and the key as its PRIMARY KEY.
+table's own primary key, else the query's GROUP BY columns. `create.table` = true creates a
+missing table, with column types from the first rows written (and, for upsert, the key as its
+PRIMARY KEY).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class PostgresSink(Sink):
         self.table = split_table_name(props["table"])
         self.mode = props.get("mode", "insert").strip().lower()
         self.create = parse_bool(props.get("create.table", "false"))
-        self.key_columns: list[str] = []  # the query's PRIMARY KEY, when the engine gives it
+        self.key_columns: list[str] = []  # the query's PRIMARY KEY items
+        self.group_columns: list[str] = []  # the query's GROUP BY columns (no window)
         self.keys: list[str] = []  # the upsert key in use
         self.columns: list[str] = []
         self.rows_written = 0
@@ -71,14 +73,17 @@ class PostgresSink(Sink):
 
     def bind_job(self, job: Any) -> None:
         """Take the key from the query: its PRIMARY KEY, else its GROUP BY columns."""
-        self.key_columns = output_key(getattr(job, "plan", None))
+        self.key_columns, self.group_columns = output_key(getattr(job, "plan", None))
 
     async def open(self, columns: list[str]) -> None:
         """Connect; find the table (or plan to create it); check columns and the upsert key."""
         self.columns = [c for c in columns if c != "*"]
         self._conn = await connect(self.name, self.props, "postgres_sink")
         cols, pk = await self._describe()
+        # the key: primary.key, else PRIMARY KEY of the query, else the table's primary key,
+        # else the GROUP BY columns
         wanted = key_list(self.props.get("primary.key")) or [k.lower() for k in self.key_columns]
+        grouped = [k.lower() for k in self.group_columns]
         if cols is None:
             if not self.create:
                 await self.close()
@@ -88,7 +93,7 @@ class PostgresSink(Sink):
                     f"(create it, or set '{self.name}.create.table' = 'true')",
                 )
             self._pending_create = True
-            self.keys = wanted
+            self.keys = wanted or grouped
             if self.mode == "upsert" and not self.keys:
                 await self.close()
                 raise self._error(
@@ -98,7 +103,7 @@ class PostgresSink(Sink):
                 )
             return
         self._types = cols
-        self.keys = wanted or pk
+        self.keys = wanted or pk or grouped
         if self.columns:
             self._map_columns(self.columns)
         if self.mode == "upsert":
@@ -163,13 +168,13 @@ class PostgresSink(Sink):
             )
             for c in self.columns
         ]
-        for k in self.keys:
+        for k in self.keys if self.mode == "upsert" else []:
             if k not in self.columns:
                 raise self._error(
                     "primary.key",
                     f"key column {k} is not an output column (columns: {', '.join(self.columns)})",
                 )
-        if self.keys:
+        if self.keys and self.mode == "upsert":  # inserts may repeat a key (a change stream)
             defs.append(
                 sql.SQL("PRIMARY KEY ({})").format(
                     sql.SQL(", ").join(sql.Identifier(k) for k in self.keys)

@@ -41,6 +41,8 @@ from velostream.errors import ConfigError
 from velostream.formats.event_time import EventTimeError, datetime_to_millis
 
 _EPOCH = dt.datetime(1970, 1, 1)
+# Poll-column types whose values `_offset` stands for exactly (so a restart can resume).
+_RESUMABLE = ("int2", "int4", "int8", "numeric", "timestamp", "timestamptz", "date")
 
 
 class PostgresSource(Source):
@@ -123,6 +125,14 @@ class PostgresSource(Source):
                 )
             info = self._conn.adapters.types.get(match[0].type_code)
             self._poll_type = info.name if info is not None else ""
+            if self.resume_after is not None and self._poll_type not in _RESUMABLE:
+                await self.close()
+                raise self._error(
+                    "poll.column",
+                    f"cannot resume after a checkpoint: '{self.name}.poll.column' = "
+                    f"'{self.poll_column}' is {self._poll_type or 'of an unknown type'}; use an "
+                    "integer, date or timestamp column",
+                )
         if self.bounded and self.role == "table":
             # A lookup table is read now: in a live run its rows are then in place before the
             # first stream record arrives (the job starts reading only once all are open).

@@ -33,7 +33,8 @@ class RedisSink(Sink):
         self.key_prefix = props.get("key.prefix", "")
         self.ttl_ms = parse_duration_ms(props["ttl"]) if props.get("ttl") else None
         self.batch_size = max(1, int(props.get("batch.size", "1000")))
-        self.key_columns: list[str] = []  # the query's PRIMARY KEY, when the engine gives it
+        self.key_columns: list[str] = []  # the query's PRIMARY KEY items
+        self.group_columns: list[str] = []  # the query's GROUP BY columns (no window)
         self.keys: list[str] = []
         self.columns: list[str] = []
         self.rows_written = 0
@@ -41,7 +42,7 @@ class RedisSink(Sink):
 
     def bind_job(self, job: Any) -> None:
         """Take the key from the query: its PRIMARY KEY, else its GROUP BY columns."""
-        self.key_columns = output_key(getattr(job, "plan", None))
+        self.key_columns, self.group_columns = output_key(getattr(job, "plan", None))
 
     async def open(self, columns: list[str]) -> None:
         """Connect; check that keyed modes have key columns among the output columns."""
@@ -51,7 +52,7 @@ class RedisSink(Sink):
         if self.mode == "stream":
             return
         given = self.props.get("key.field") or self.props.get("primary.key")
-        self.keys = key_list(given) or [k.lower() for k in self.key_columns]
+        self.keys = key_list(given) or [k.lower() for k in self.key_columns or self.group_columns]
         if not self.keys:
             await self.close()
             raise ConfigError(

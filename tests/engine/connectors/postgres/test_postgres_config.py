@@ -138,3 +138,16 @@ def test_missing_table_bad_query_and_missing_poll_column_fail_at_start(pg: str) 
     err = open_error({"table": "present", "poll.column": "ts"})
     assert err.token == "src.poll.column"
     assert "'src.poll.column' = 'ts' is not a column of \"present\" (columns: id, v)" in str(err)
+
+
+def test_resuming_on_a_text_poll_column_is_refused(pg: str) -> None:
+    with psycopg.connect(pg, autocommit=True) as c:
+        c.execute("CREATE TABLE tagged (tag text)")
+    src = create_source(
+        "src", {"type": "postgres_source", "dsn": pg, "table": "tagged", "poll.column": "tag"}
+    )
+    src.resume_after = 41  # as a checkpointer sets it on a restart
+    with pytest.raises(ConfigError) as e:
+        asyncio.run(src.open())
+    assert e.value.token == "src.poll.column"
+    assert "cannot resume" in str(e.value) and "is text" in str(e.value)

@@ -237,3 +237,18 @@ def test_bad_values_and_unindexed_upsert_key_fail_with_the_table_named(pg: str) 
     with pytest.raises(RuntimeError) as e:
         asyncio.run(write(sink, [{"k": "a", "n": 1}]))
     assert "upsert needs a primary key or unique index on (k) in counts" in str(e.value)
+
+
+def test_insert_of_a_change_stream_into_a_created_table_keeps_every_change(pg: str) -> None:
+    # a GROUP BY emits a new row per update of a key: an insert-mode table gets no primary key
+    _engine().execute(
+        "CREATE STREAM changes AS SELECT sym, COUNT(*) AS n FROM trades GROUP BY sym "
+        f"WITH ({_sink('changes', pg, table='changes', create_table='true')})"
+    )
+    assert _fetch(pg, "SELECT sym, n FROM changes ORDER BY sym, n") == [
+        ("A", 1),
+        ("A", 2),
+        ("B", 1),
+        ("B", 2),
+        ("C", 1),
+    ]
