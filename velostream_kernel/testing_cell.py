@@ -102,6 +102,8 @@ def _test_block(code: str) -> tuple[str | None, str | None] | None:
         if not (s.startswith("-- @test") or s.startswith("--@test")):
             continue
         rest = s.split("@test", 1)[1]
+        if rest and not (rest[0] == ":" or rest[0].isspace()):
+            continue  # another annotation (`-- @testing: ...`)
         if rest.startswith(":") and rest[1:].strip():
             return None, rest[1:].strip()
         body: list[str] = []
@@ -120,6 +122,8 @@ def load_cell_spec(cell: TestCell, base: Path) -> Any:
 
     from velostream.testing.spec import SpecError, load_spec, parse_spec
 
+    if cell.spec_path is None and cell.spec_text is None:
+        raise SpecError(f"{MAGIC} needs --spec FILE or a -- @test block in the cell")
     if cell.spec_path:
         p = Path(cell.spec_path)
         return load_spec(p if p.is_absolute() else base / p)

@@ -17,6 +17,13 @@ SQL = "SELECT v FROM s WITH ('s.type' = 'synthetic', 's.schema' = 'v BIGINT SEQU
 
 def test_an_ordinary_cell_has_no_test() -> None:
     assert find_test("-- @name: x\nSELECT 1 AS a FROM t;") is None
+    assert find_test("-- @testing: x\nSELECT 1 AS a FROM t;") is None
+
+
+def test_a_test_cell_without_a_spec_says_so() -> None:
+    rest, failure, shown = _run("%%velo_test\n" + SQL)
+    assert rest == "" and shown == []
+    assert failure == "velo test: %%velo_test needs --spec FILE or a -- @test block in the cell"
 
 
 def test_a_test_block_is_the_comment_lines_under_it() -> None:
