@@ -54,15 +54,16 @@ class MetricsView:
 
 
 def attach_metrics(engine: Any, seed: int) -> Any | None:
-    """An `EngineMetrics` for a test run (None when the engine has no metrics support)."""
-    existing = getattr(engine, "metrics", None)
-    if existing is not None and hasattr(existing, "registry"):
-        return existing
+    """The run's `EngineMetrics`, seeded so `@metric_sample_rate` samples the same rows on
+    every run (None when the engine has no metrics support)."""
     try:
         from velostream.metrics.registry import EngineMetrics
     except ImportError:
         return None
-    return EngineMetrics(seed=seed)
+    metrics = EngineMetrics(seed=seed)
+    if hasattr(engine, "metrics"):  # the engine attaches every job it builds to its own
+        engine.metrics = metrics
+    return metrics
 
 
 def evaluate_metric(query: str, spec: Any, ctx: Context) -> Result:

@@ -193,3 +193,19 @@ def test_spec_errors_name_the_key(tmp_path: Path, spec: str, message: str) -> No
     except (SpecError, HarnessError) as e:
         text = str(e)
     assert message in text
+
+
+def test_sampled_metrics_give_the_same_value_on_every_run(tmp_path: Path) -> None:
+    sql = (
+        "-- @metric: velo_sampled_total\n"
+        "-- @metric_type: counter\n"
+        "-- @metric_sample_rate: 0.5\n"
+        "CREATE STREAM s2 AS SELECT v FROM s WITH ('s.type' = 'synthetic', "
+        "'s.schema' = 'v BIGINT SEQUENCE');"
+    )
+    spec = (
+        "default_records: 1000\nqueries:\n  - name: s2\n    metric_assertions:\n"
+        "      - {type: metric_counter, name: velo_sampled_total, between: [400, 600]}\n"
+    )
+    values = [run_text(tmp_path, sql, spec).results[0].actual for _ in range(2)]
+    assert values[0] == values[1] and 400 <= values[0] <= 600  # about half of 1000, repeatably
