@@ -7,8 +7,9 @@ numbers typed as in CSV). The entry id's milliseconds
 are `_timestamp` and the default event time; `_key` is the entry id; `_offset` grows with it
 (ms * 2**20 + seq), so a checkpointed job resumes after the last entry it processed. With
 `group`, entries this consumer had but did not acknowledge are read first, and a batch is
-acknowledged (XACK) when the job asks for the next one, that is after the job has processed it
-and handed its output to the sinks; malformed entries are acknowledged once handled.
+acknowledged (XACK) once the job has handed its output to the sinks (the job's `ack`; a run
+merged by event time acknowledges at its end); malformed entries are acknowledged with the next
+batch.
 `end` = `latest-at-start` makes the read bounded.
 
 Table mode: the keys matching `key.pattern` (default `<key.prefix>*`), read once: a hash gives
@@ -21,6 +22,7 @@ stream record is looked up), else the read time.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -77,6 +79,8 @@ class RedisSource(Source):
         self._end_id: str | None = None
         self._stopped = False
         self._prefetched: list[list[Record]] | None = None
+        self._delivered: deque[tuple[int, list[bytes]]] = deque()  # (last _offset, entry ids)
+        self._orphans: list[bytes] = []  # malformed entries' ids, acknowledged with the next batch
         self.role = "stream"  # or "table": the lookup side of a stream-table join
 
     def bind_job(self, job: Any) -> None:
@@ -154,22 +158,18 @@ class RedisSource(Source):
         r = self._redis
         last = await self._first_id() if not self.group else None
         pending = bool(self.group)  # a group member first re-reads what it never acknowledged
-        to_ack: list[bytes] = []
+        pending_from = "0"
         end = self._end_id
         if end is not None and end == "0-0":
             return
         try:
             while not self._stopped:
                 if self.group:
-                    if to_ack:
-                        await r.xack(self.stream, self.group, *to_ack)
-                        self.acked += len(to_ack)
-                        to_ack = []
                     block = None if pending or end is not None else self.block_ms
                     resp = await r.xreadgroup(
                         self.group,
                         self.consumer,
-                        {self.stream: "0" if pending else ">"},
+                        {self.stream: pending_from if pending else ">"},
                         count=self.batch_size,
                         block=block,
                     )
@@ -177,37 +177,66 @@ class RedisSource(Source):
                     block = None if end is not None else self.block_ms
                     resp = await r.xread({self.stream: last}, count=self.batch_size, block=block)
                 entries = resp[0][1] if resp else []
-                if pending and not entries:
-                    pending = False
-                    continue
+                if pending:
+                    if not entries:
+                        pending = False
+                        continue
+                    pending_from = entries[-1][0].decode()
                 if not entries:
                     if end is not None:
                         return
                     continue
+                done = False
                 if end is not None:
                     keep = [e for e in entries if entry_offset(e[0]) <= entry_offset(end)]
                     done = len(keep) < len(entries) or (keep and keep[-1][0].decode() == end)
                     entries = keep
-                else:
-                    done = False
                 if entries:
                     last = entries[-1][0].decode()
-                    ids = [e[0] for e in entries]
                     recs = self._decode(entries)
-                    to_ack = ids if self.group else []
+                    if self.group:
+                        self._orphans.extend(e[0] for e in entries)
+                        if recs:  # acknowledged when the job has the batch's output in its sinks
+                            self._delivered.append((recs[-1]["_offset"], self._orphans))
+                            self._orphans = []
                     if recs:
                         yield recs
                     await asyncio.sleep(0)
                 if done:
-                    if to_ack:  # the job asked for more: the last batch is processed
-                        await r.xack(self.stream, self.group, *to_ack)
-                        self.acked += len(to_ack)
                     return
         except redis.RedisError as exc:
             raise RuntimeError(
                 f"redis_source '{self.name}': reading stream '{self.stream}' failed: "
                 f"{mask(str(exc), self.props)}"
             ) from None
+
+    async def ack(self, batch: Any) -> None:
+        """The job has handed the output of `batch` to its sinks: XACK its entries (and the
+        malformed ones read before it) in the consumer group."""
+        if not self.group or not batch:
+            return
+        upto = batch[-1]["_offset"]
+        ids: list[bytes] = []
+        while self._delivered and self._delivered[0][0] <= upto:
+            ids.extend(self._delivered.popleft()[1])
+        await self._xack(ids)
+
+    async def on_end(self, complete: bool) -> None:
+        """The job ended and flushed its output: when it read its whole input, everything
+        delivered is processed (a run merged by event time acknowledges here)."""
+        if not self.group or not complete:
+            return
+        ids = [i for _, batch_ids in self._delivered for i in batch_ids] + self._orphans
+        self._delivered.clear()
+        self._orphans = []
+        await self._xack(ids)
+
+    async def _xack(self, ids: list[bytes]) -> None:
+        if ids and self._redis is not None:
+            for start in range(0, len(ids), 10_000):
+                chunk = ids[start : start + 10_000]
+                await self._redis.xack(self.stream, self.group, *chunk)
+            self.acked += len(ids)
 
     def _decode(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Record]:
         """Entries as stamped records; malformed ones go to `on.error`."""

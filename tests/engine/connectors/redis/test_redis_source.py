@@ -26,13 +26,20 @@ def _with(name: str, url: str, **keys: str) -> str:
     return ", ".join(f"'{name}.{k.replace('_', '.')}' = '{v}'" for k, v in props.items())
 
 
-def _drain(src) -> list[dict]:  # type: ignore[no-untyped-def]
+def _drain(src, acknowledge: bool = True) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Every record of a bounded source; with `acknowledge`, told after each batch and at the
+    end what a job tells it once its sinks have the output (`ack`, `on_end`)."""
+
     async def run() -> list[dict]:
         await src.open()
         out: list[dict] = []
         try:
             async for b in src.batches():
                 out += b
+                if acknowledge:
+                    await src.ack(b)
+            if acknowledge:
+                await src.on_end(True)
         finally:
             await src.close()
         return out
@@ -125,23 +132,62 @@ def test_following_a_stream_sees_entries_added_while_running(rurl: str) -> None:
 def test_consumer_group_reads_once_and_acknowledges(rurl: str) -> None:
     r = _client(rurl)
     _add_orders(r)
-    base = {
+    group = _with("orders", rurl, group="enrich", end="latest-at-start", batch_size="2")
+    sql = f"SELECT id FROM orders WITH ({group})"
+    assert [x["id"] for x in Engine().query(sql)] == [1, 2, 3, 4]
+    assert r.xpending("orders", "enrich")["pending"] == 0
+    # the group has had everything: a second run reads nothing; a new entry is read once
+    assert Engine().query(sql) == []
+    r.xadd("orders", {"value": json.dumps({"id": 5, "cust": 7, "amt": "1"})}, id="5000-0")
+    assert [x["id"] for x in Engine().query(sql)] == [5]
+    assert r.xpending("orders", "enrich")["pending"] == 0
+
+
+def test_consumer_group_acknowledges_only_what_the_job_confirms(rurl: str) -> None:
+    r = _client(rurl)
+    _add_orders(r)
+    props = {
         "type": "redis_source",
         "url": rurl,
         "stream": "orders",
-        "group": "enrich",
+        "group": "g",
         "end": "latest-at-start",
-        "batch.size": "2",
+        "batch.size": "3",
     }
-    src = create_source("o", base)
-    assert [x["id"] for x in _drain(src)] == [1, 2, 3, 4]
-    assert src.acked == 4
-    assert r.xpending("orders", "enrich")["pending"] == 0
-    # the group has had everything: a second run reads nothing; a new entry is read once
-    assert _drain(create_source("o", base)) == []
-    r.xadd("orders", {"value": json.dumps({"id": 5, "cust": 7, "amt": "1"})}, id="5000-0")
-    assert [x["id"] for x in _drain(create_source("o", base))] == [5]
-    assert r.xpending("orders", "enrich")["pending"] == 0
+    # read, but never told that a sink has the output: everything stays pending
+    assert len(_drain(create_source("o", props), acknowledge=False)) == 4
+    assert r.xpending("orders", "g")["pending"] == 4
+
+    async def first_batch_confirmed() -> None:
+        src = create_source("o", {**props, "consumer": "other"})
+        r.xgroup_setid("orders", "g", id="0")
+        await src.open()
+        try:
+            it = src.batches().__aiter__()
+            batch = await it.__anext__()
+            await src.ack(batch)
+        finally:
+            await src.close()
+
+    asyncio.run(first_batch_confirmed())
+    # the second consumer was given entries 1-3 again and confirmed them: acknowledged (for
+    # the group); entry 4, read only by the first consumer, is still pending there
+    pend = r.xpending_range("orders", "g", min="-", max="+", count=10)
+    assert [(p["message_id"], p["consumer"]) for p in pend] == [(b"4000-0", b"o-1")]
+
+
+def test_a_failing_sink_leaves_the_entries_pending(rurl: str) -> None:
+    r = _client(rurl)
+    r.xadd("in", {"value": json.dumps({"k": None, "v": 1})})
+    sql = (
+        "CREATE STREAM out AS SELECT k, v FROM src WITH ("
+        f"{_with('src', rurl, stream='in', group='g', end='latest-at-start')}, "
+        f"'out.type' = 'redis_sink', 'out.url' = '{rurl}', 'out.mode' = 'hash', "
+        "'out.key.field' = 'k')"
+    )
+    with pytest.raises(RuntimeError, match="key column k is NULL"):
+        Engine().execute(sql)
+    assert r.xpending("in", "g")["pending"] == 1  # re-read by the next run of the group
 
 
 def test_consumer_group_rereads_what_it_never_acknowledged(rurl: str) -> None:
