@@ -28,7 +28,9 @@ export class JobsPanel extends Widget {
   private timer: number | null = null;
   private inFlight = false;
   private readonly status: HTMLDivElement;
-  private readonly table: HTMLTableElement;
+  private readonly list: HTMLDivElement;
+  private readonly empty: HTMLDivElement;
+  private readonly cards = new Map<string, HTMLElement>();
   private readonly pipelines: HTMLDivElement;
   private stopping = new Set<string>();
 
@@ -41,11 +43,14 @@ export class JobsPanel extends Widget {
     h.textContent = 'Jobs';
     this.status = document.createElement('div');
     this.status.className = 'velo-jobs-status';
-    this.table = document.createElement('table');
-    this.table.className = 'velo-jobs-table';
+    this.list = document.createElement('div');
+    this.list.className = 'velo-jobs-list';
+    this.empty = document.createElement('div');
+    this.empty.className = 'velo-jobs-empty';
+    this.empty.textContent = 'No jobs or queries yet.';
     this.pipelines = document.createElement('div');
     this.pipelines.className = 'velo-pipelines';
-    this.node.append(h, this.status, this.table, this.pipelines);
+    this.node.append(h, this.status, this.list, this.pipelines);
     tracker.currentChanged.connect(() => void this.refresh());
   }
 
@@ -100,54 +105,89 @@ export class JobsPanel extends Widget {
     await this.refreshPipelines();
   }
 
+  /** One card per job, updated in place (a Stop button keeps its place between refreshes). */
   private renderJobs(jobs: JobInfo[]): void {
-    const head = document.createElement('tr');
-    for (const h of ['Name', 'State', 'Records/s', 'Lag', 'In', 'Out', '']) {
-      const th = document.createElement('th');
-      th.textContent = h;
-      head.append(th);
-    }
-    const rows = jobs.map(j => {
-      const tr = document.createElement('tr');
-      tr.className = `velo-job velo-job-${j.state}`;
-      tr.dataset.name = j.name;
-      const cells = [
-        `${j.name}${j.kind === 'query' ? ' (query)' : ''}`,
-        j.state,
-        formatRate(j.records_per_s),
-        formatLag(j.lag_s),
-        j.records_in.toLocaleString('en-US'),
-        j.rows_out.toLocaleString('en-US')
-      ];
-      for (const [i, c] of cells.entries()) {
-        const td = document.createElement('td');
-        td.textContent = c;
-        td.className = ['velo-job-name', 'velo-job-state', 'velo-job-rate', 'velo-job-lag',
-          'velo-job-in', 'velo-job-out'][i]; // prettier-ignore
-        tr.append(td);
+    const keep = new Set<string>();
+    const cards: HTMLElement[] = [];
+    for (const j of jobs) {
+      const key = `${j.kernel_id}/${j.name}`;
+      keep.add(key);
+      let card = this.cards.get(key);
+      if (!card) {
+        card = this.makeCard(j);
+        this.cards.set(key, card);
       }
-      const td = document.createElement('td');
-      if (j.state === 'running') {
-        const b = document.createElement('button');
-        b.className = 'jp-Button velo-button velo-job-stop';
-        b.textContent = 'Stop';
-        b.disabled = this.stopping.has(j.name);
-        b.addEventListener('click', () => void this.stopJob(j));
-        td.append(b);
-      }
-      tr.append(td);
-      return tr;
-    });
-    if (rows.length === 0) {
-      const tr = document.createElement('tr');
-      const td = document.createElement('td');
-      td.colSpan = 7;
-      td.className = 'velo-jobs-empty';
-      td.textContent = 'No jobs or queries yet.';
-      tr.append(td);
-      rows.push(tr);
+      this.fillCard(card, j);
+      cards.push(card);
     }
-    this.table.replaceChildren(head, ...rows);
+    for (const key of [...this.cards.keys()]) {
+      if (!keep.has(key)) {
+        this.cards.delete(key);
+      }
+    }
+    if (cards.length === 0) {
+      this.list.replaceChildren(this.empty);
+      return;
+    }
+    const current = Array.from(this.list.children);
+    if (current.length !== cards.length || current.some((c, i) => c !== cards[i])) {
+      this.list.replaceChildren(...cards);
+    }
+  }
+
+  private makeCard(j: JobInfo): HTMLElement {
+    const card = document.createElement('div');
+    card.dataset.name = j.name;
+    const top = document.createElement('div');
+    top.className = 'velo-job-top';
+    const name = document.createElement('span');
+    name.className = 'velo-job-name';
+    name.textContent = `${j.name}${j.kind === 'query' ? ' (query)' : ''}`;
+    const state = document.createElement('span');
+    state.className = 'velo-job-state';
+    const stop = document.createElement('button');
+    stop.className = 'jp-Button velo-button velo-job-stop';
+    stop.textContent = 'Stop';
+    stop.addEventListener('click', () => void this.stopJob(j));
+    top.append(name, state, stop);
+    const numbers = document.createElement('div');
+    numbers.className = 'velo-job-numbers';
+    for (const [cls, label] of [
+      ['velo-job-rate', 'records/s'],
+      ['velo-job-lag', 'lag'],
+      ['velo-job-in', 'in'],
+      ['velo-job-out', 'out']
+    ]) {
+      const box = document.createElement('span');
+      box.className = 'velo-job-number';
+      const v = document.createElement('span');
+      v.className = cls;
+      const l = document.createElement('span');
+      l.className = 'velo-job-label';
+      l.textContent = ` ${label}`;
+      box.append(v, l);
+      numbers.append(box);
+    }
+    card.append(top, numbers);
+    return card;
+  }
+
+  private fillCard(card: HTMLElement, j: JobInfo): void {
+    card.className = `velo-job velo-job-${j.state}`;
+    const set = (cls: string, text: string) => {
+      const el = card.querySelector(`.${cls}`);
+      if (el && el.textContent !== text) {
+        el.textContent = text;
+      }
+    };
+    set('velo-job-state', j.state);
+    set('velo-job-rate', formatRate(j.records_per_s));
+    set('velo-job-lag', formatLag(j.lag_s));
+    set('velo-job-in', j.records_in.toLocaleString('en-US'));
+    set('velo-job-out', j.rows_out.toLocaleString('en-US'));
+    const stop = card.querySelector('.velo-job-stop') as HTMLButtonElement;
+    stop.hidden = j.state !== 'running';
+    stop.disabled = this.stopping.has(j.name);
   }
 
   private async stopJob(job: JobInfo): Promise<void> {
