@@ -73,6 +73,13 @@ def _write(path: Path, text: str) -> Path:
 # -- Kubernetes -----------------------------------------------------------------------------
 
 
+def _in_image(source: str) -> str:
+    """The notebook's path in the image, whose /project is the project folder (a notebook
+    deployed from outside the project is expected at the top of it)."""
+    path = Path(source)
+    return f"/project/{path.name if path.is_absolute() else path.as_posix()}"
+
+
 def _k8s(p: Pipeline, out: Path, timeout: float) -> list[Path]:
     labels = {"app.kubernetes.io/name": "velostream", "velostream/pipeline": p.name}
     claim = f"velo-{p.name}-state"
@@ -87,7 +94,7 @@ def _k8s(p: Pipeline, out: Path, timeout: float) -> list[Path]:
         "image": IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "workingDir": "/project",
-        "command": ["sh", "-c", start_command(p, f"/project/{p.source}", "/data")],
+        "command": ["sh", "-c", start_command(p, _in_image(p.source), "/data")],
         "env": [
             {"name": "VELO_PROJECT", "value": "/data"},
             {"name": "VELO_METRICS_ADDR", "value": "0.0.0.0"},

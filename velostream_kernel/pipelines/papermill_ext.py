@@ -169,6 +169,17 @@ class VeloNotebookClient(PapermillNotebookClient):
             if time.monotonic() - last_save >= self.save_interval:
                 self.nb_man.save()
                 last_save = time.monotonic()
+                self._log_status()
+
+    def _log_status(self) -> None:
+        """The jobs' status lines, into the run's log (`velo pipelines logs`)."""
+        from velostream_kernel.display.status import status_text
+
+        for fields in self._job_fields.values():
+            try:
+                self.log.info(status_text(fields))
+            except (KeyError, TypeError, ValueError):  # a display this version cannot read
+                continue
 
     async def _live_jobs(self) -> list[str]:
         rows = await self._hidden_rows("SHOW JOBS;")
