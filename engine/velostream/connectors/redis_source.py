@@ -8,7 +8,8 @@ are `_timestamp` and the default event time; `_key` is the entry id; `_offset` g
 (ms * 2**20 + seq), so a checkpointed job resumes after the last entry it processed. With
 `group`, entries this consumer had but did not acknowledge are read first, and a batch is
 acknowledged (XACK) once the job has handed its output to the sinks (the job's `ack`; a run
-merged by event time acknowledges at its end); malformed entries are acknowledged with the next
+merged by event time acknowledges at its end; a checkpointing job at each checkpoint, so the
+state those entries changed is durable first); malformed entries are acknowledged with the next
 batch.
 `end` = `latest-at-start` makes the read bounded.
 
@@ -81,11 +82,15 @@ class RedisSource(Source):
         self._prefetched: list[list[Record]] | None = None
         self._delivered: deque[tuple[int, list[bytes]]] = deque()  # (last _offset, entry ids)
         self._orphans: list[bytes] = []  # malformed entries' ids, acknowledged with the next batch
+        self._confirmed: list[bytes] = []  # processed, to acknowledge at the next checkpoint
+        self._ack_on_checkpoint = False
         self.role = "stream"  # or "table": the lookup side of a stream-table join
 
     def bind_job(self, job: Any) -> None:
-        """Note whether the job reads this source as a stream or as a lookup table."""
+        """Note whether the job reads this source as a stream or as a lookup table, and
+        whether it checkpoints (then entries are acknowledged with each checkpoint)."""
         self.role = role_in(job, self)
+        self._ack_on_checkpoint = getattr(job, "checkpointer", None) is not None
 
     async def open(self) -> None:
         """Connect; in a group, create the group if it is missing; note the end of a bounded
@@ -219,6 +224,14 @@ class RedisSource(Source):
         ids: list[bytes] = []
         while self._delivered and self._delivered[0][0] <= upto:
             ids.extend(self._delivered.popleft()[1])
+        if self._ack_on_checkpoint:
+            self._confirmed.extend(ids)  # the state they changed is durable at the checkpoint
+        else:
+            await self._xack(ids)
+
+    async def on_checkpoint(self) -> None:
+        """A checkpoint holds the state and offsets: acknowledge what it covers."""
+        ids, self._confirmed = self._confirmed, []
         await self._xack(ids)
 
     async def on_end(self, complete: bool) -> None:
@@ -226,9 +239,10 @@ class RedisSource(Source):
         delivered is processed (a run merged by event time acknowledges here)."""
         if not self.group or not complete:
             return
-        ids = [i for _, batch_ids in self._delivered for i in batch_ids] + self._orphans
+        ids = self._confirmed + [i for _, b in self._delivered for i in b] + self._orphans
         self._delivered.clear()
         self._orphans = []
+        self._confirmed = []
         await self._xack(ids)
 
     async def _xack(self, ids: list[bytes]) -> None:

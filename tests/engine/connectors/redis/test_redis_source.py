@@ -306,3 +306,30 @@ def test_checkpointed_stream_job_restarts_after_the_last_entry(rurl: str, tmp_pa
         r.xadd("feed", {"value": json.dumps({"n": n})})
     asyncio.run(run_until(5))
     assert [json.loads(x)["n"] for x in out.read_text().splitlines()] == [1, 2, 3, 4, 5]
+
+
+def test_checkpointing_group_job_acknowledges_at_checkpoints(
+    rurl: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = _client(rurl)
+    _add_orders(r)
+    state = tmp_path / "state.db"
+    sql = (
+        "SELECT cust, COUNT(*) AS n FROM orders GROUP BY cust WITH ("
+        f"{_with('orders', rurl, group='g', end='latest-at-start', batch_size='1')}, "
+        f"'state.store' = 'sqlite', 'state.path' = '{state}', 'checkpoint.interval' = '1h')"
+    )
+    calls: list[int] = []
+    real_xack = redis.asyncio.Redis.xack
+
+    async def xack(self, name, groupname, *ids):  # type: ignore[no-untyped-def]
+        calls.append(len(ids))
+        return await real_xack(self, name, groupname, *ids)
+
+    monkeypatch.setattr(redis.asyncio.Redis, "xack", xack)
+    rows = Engine().query(sql)
+    assert [(x["cust"], x["n"]) for x in rows] == [(7, 1), (8, 1), (7, 2), (9, 1)]
+    # one batch per entry but a single checkpoint (at the end; the interval is 1h): the four
+    # entries are acknowledged together, once their state is in the checkpoint
+    assert calls == [4]
+    assert r.xpending("orders", "g")["pending"] == 0
