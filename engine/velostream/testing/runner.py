@@ -196,9 +196,10 @@ class Runner:
             inp = pending.get(name)
             if inp is not None and kind == "synthetic" and _only_count(inp):
                 if name not in self.inputs:  # the source's own generator, bounded by the spec
-                    self.inputs[name] = self._synthetic_rows(
-                        name, {**own, "count": str(inp.records or self.spec.default_records)}
-                    )
+                    bound = {"count": str(inp.records or self.spec.default_records)}
+                    if inp.seed is not None:
+                        bound["seed"] = str(inp.seed)
+                    self.inputs[name] = self._synthetic_rows(name, {**own, **bound})
                 rows, batch = self.inputs[name], inp.time.batch_size
             elif inp is not None:
                 rows = self._input_rows(inp, pending)
