@@ -111,8 +111,11 @@ LIVE_STATES = ("created", "running")
 
 
 def request_stop() -> bool:
-    """Ask a run that follows its jobs to stop them; True when the follow loop will do it
-    (False: the cells are still executing, and the caller must interrupt them itself)."""
+    """Ask a run that follows its jobs to stop them; True when the follow loop will do it or
+    a stop is already under way (False: the cells are still executing, and the caller must
+    interrupt them itself)."""
+    if _STOP.is_set():
+        return True  # a second SIGTERM must not interrupt the stop (and the final save)
     _STOP.set()
     return _FOLLOWING.is_set()
 
