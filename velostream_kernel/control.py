@@ -83,7 +83,11 @@ def catalog(session: VeloSession) -> dict[str, Any]:
                 {
                     "name": name,
                     "kind": kind,
-                    "columns": [{"name": c, "type": t} for c, t in columns_of(engine, name)],
+                    # DESCRIBE gives a stream's column expression; a bare column name says nothing
+                    "columns": [
+                        {"name": c, "type": "" if t.lower() == c.lower() else t}
+                        for c, t in columns_of(engine, name)
+                    ],
                     "sql": getattr(stmt, "sql", None),
                     "sample": _sample(session, name),
                     "state": job.state if job is not None else None,
