@@ -198,10 +198,11 @@ class PostgresSource(Source):
 
         col = sql.Identifier(self.poll_column)
         start = sql.SQL("SELECT * FROM ({}) AS q WHERE {} IS NOT NULL ORDER BY {} LIMIT {}")
-        after = sql.SQL("SELECT * FROM ({}) AS q WHERE {} > %s ORDER BY {} LIMIT {}")
+        # The last value goes in as a literal, not a parameter: a '%' in the user's query
+        # (LIKE 'a%', n % 2) must not be read as a placeholder.
+        after = sql.SQL("SELECT * FROM ({}) AS q WHERE {} > {} ORDER BY {} LIMIT {}")
         limit = sql.Literal(self.batch_size)
         first_q = start.format(self._base(), col, col, limit)
-        next_q = after.format(self._base(), col, col, limit)
         last: Any = None
         if self.resume_after is not None:
             last = self._value_of_offset(self.resume_after)
@@ -213,7 +214,9 @@ class PostgresSource(Source):
                     if last is None:
                         await cur.execute(first_q)
                     else:
-                        await cur.execute(next_q, (last,))
+                        await cur.execute(
+                            after.format(self._base(), col, sql.Literal(last), col, limit)
+                        )
                     rows = await cur.fetchall()
                     desc = cur.description or []
             except psycopg.Error as exc:

@@ -170,7 +170,13 @@ def test_polling_resumes_after_a_committed_offset(pg: str) -> None:
         "INSERT INTO ticks VALUES ('2024-01-01 00:00:01', 1), ('2024-01-01 00:00:02', 2), "
         "('2024-01-01 00:00:03', 3)",
     )
-    props = {"type": "postgres_source", "dsn": pg, "table": "ticks", "poll.column": "at"}
+    # a query with '%' in it: the poll value must not be sent as a parameter
+    props = {
+        "type": "postgres_source",
+        "dsn": pg,
+        "query": "SELECT at, v FROM ticks WHERE v % 1 = 0 AND 'x' LIKE '%'",
+        "poll.column": "at",
+    }
 
     async def first_batch(resume: int | None) -> list[dict]:
         src = create_source("ticks", props)
