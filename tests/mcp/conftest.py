@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Hermetic Jupyter for the kernels a deployed pipeline's run starts (inherited by `velo`).
+_JUPYTER = tempfile.mkdtemp(prefix="velo-mcp-jupyter-")
+for _var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+    os.environ[_var] = os.path.join(_JUPYTER, _var.lower())
+    os.makedirs(os.environ[_var], exist_ok=True)
+os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
+os.environ.pop("VELO_PROJECT", None)
+atexit.register(shutil.rmtree, _JUPYTER, True)
 
 TRADES = [
     {"symbol": "A", "qty": 10, "price": "1.50", "ts": 1000},

@@ -22,7 +22,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from velostream.errors import SqlError
-from velostream_kernel.agents import tools
+from velostream_kernel.agents import harness_tools, pipeline_tools, tools
 from velostream_kernel.agents.project import Project, ProjectError
 from velostream_kernel.agents.secrets import mask_value
 
@@ -31,7 +31,9 @@ log = logging.getLogger("velostream.mcp")
 INSTRUCTIONS = """Velostream Studio: streaming SQL over the user's project. list_streams shows
 the sources and derived streams; describe_stream gives columns and sample rows; query_stream
 runs one bounded, read-only query (Velostream SQL: WINDOW TUMBLING(1m), EMIT CHANGES|FINAL,
-GROUP BY, joins); validate_sql checks SQL and reports line and column of each error."""
+GROUP BY, joins); validate_sql checks SQL and reports line and column of each error;
+generate_test_data and run_test use the test harness; get_metrics reads a running pipeline's
+metrics; deploy_query registers a pipeline when the server allows deploys."""
 
 
 def _audit_file(project: Project) -> logging.Handler | None:
@@ -113,6 +115,69 @@ def build_server(project: Project, allow_deploy: bool = False) -> MCPServer:
         """Check Velostream SQL against the project's streams without running it; each error
         has a line, a column, what was found and what was expected."""
         return tools.validate_sql(project, sql)
+
+    @server.tool()
+    @audited
+    def generate_test_data(
+        schema: dict[str, Any] | str | None = None,
+        schema_file: str | None = None,
+        count: int = 10,
+        seed: int = 42,
+    ) -> dict[str, Any]:
+        """Generate records from a schema (the test harness's struct syntax: name, fields with
+        type and constraints) given inline or as a file in the project; the same seed gives the
+        same records."""
+        return harness_tools.generate_test_data(project, schema, schema_file, count, seed)
+
+    @server.tool()
+    @audited
+    async def run_test(
+        sql: str | None = None,
+        sql_file: str | None = None,
+        spec: dict[str, Any] | str | None = None,
+        spec_file: str | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Run SQL (text or a project file) under a test spec (YAML text, a mapping, or a
+        project file; by default APP.test.yaml beside sql_file): bounded generated inputs,
+        then every assertion with its verdict and the failing rows."""
+        return await harness_tools.run_test(project, sql, sql_file, spec, spec_file, seed)
+
+    @server.tool()
+    @audited
+    def get_metrics(name: str) -> dict[str, Any]:
+        """The current metric values (@metric and engine metrics) of a running pipeline."""
+        return pipeline_tools.get_metrics(project, name)
+
+    @server.tool()
+    @audited
+    def deploy_query(
+        name: str,
+        sql: str,
+        schedule: str | None = None,
+        continuous: bool = False,
+        metrics_port: int | None = None,
+    ) -> dict[str, Any]:
+        """Register SQL (CREATE STREAM .. AS SELECT with its own sources and sinks in WITH) as
+        a pipeline run by `velo scheduler`: on a cron schedule, continuously, or on demand.
+        Refused unless the server was started with --allow-deploy."""
+        return pipeline_tools.deploy_query(
+            project, allow_deploy, name, sql, schedule, continuous, metrics_port
+        )
+
+    @server.resource("metrics://{name}", mime_type="application/json")
+    @functools.partial(audited, error=ResourceError)
+    def metrics_resource(name: str) -> dict[str, Any]:
+        """A running pipeline's current metric values."""
+        return pipeline_tools.get_metrics(project, name)
+
+    @server.resource("jobs://{run_id}", mime_type="application/json")
+    @functools.partial(audited, error=ResourceError)
+    def job_resource(run_id: str) -> dict[str, Any]:
+        """One pipeline run: status, start and end, error, executed notebook."""
+        if not run_id.isdigit():
+            raise tools.ToolError(f"a job id is a run number, not '{run_id}'")
+        return pipeline_tools.job_record(project, int(run_id))
 
     @server.resource("streams://{name}", mime_type="application/json")
     @functools.partial(audited, error=ResourceError)
