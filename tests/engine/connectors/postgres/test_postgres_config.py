@@ -151,3 +151,15 @@ def test_resuming_on_a_text_poll_column_is_refused(pg: str) -> None:
         asyncio.run(src.open())
     assert e.value.token == "src.poll.column"
     assert "cannot resume" in str(e.value) and "is text" in str(e.value)
+
+
+def test_password_from_pgpassword_keeps_it_out_of_the_sql(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    dsn = postgres_dsn.replace(f":{PASSWORD}@", "@")
+    rows = Engine().query(
+        f"SELECT n FROM q WITH ('q.type' = 'postgres_source', 'q.dsn' = '{dsn}', "
+        "'q.query' = 'SELECT 41 + 1 AS n')"
+    )
+    assert rows == [{"n": 42}]
