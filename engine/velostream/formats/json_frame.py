@@ -42,9 +42,9 @@ def jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> pl.DataFr
 # field is then checked to be exactly `<its key> <a value of the first line's type>`, so each
 # value is the one orjson gives for that line; anything else declines.
 _FLOAT_TEXT = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)"
-# Deleting these bytes leaves the quotes and the control characters (newlines, and any other,
-# which JSON strings cannot hold and the two layouts read here have nowhere else).
-_NOT_QUOTE_OR_CONTROL = bytes(c for c in range(0x20, 0x100) if c != 0x22)
+# Deleting these bytes leaves the quotes, the backslashes and the control characters (the
+# newlines, and any other, which JSON strings cannot hold and these layouts have nowhere else).
+_PLAIN = bytes(c for c in range(0x20, 0x100) if c not in (0x22, 0x5C))
 
 
 def _layout(first: bytes) -> tuple[list[str], list[type], list[str]] | None:
@@ -117,15 +117,21 @@ def uniform_jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> p
     (strings without escapes, integers, floats, booleans; null anywhere), as a DataFrame with
     the record path's values (decimal strings as in `ndjson_frame`); else None. With
     `columns`, only the fields named there (case-insensitively) are in the frame."""
-    if not raw or raw[:1] != b"{" or b"\\" in raw or b"\n\n" in raw:
+    if not raw or raw[:1] != b"{":
         return None
+    # The quotes, backslashes and control characters, in one pass over the bytes.
+    special = raw.translate(None, _PLAIN)
+    newlines = special.count(b"\n")
+    quotes = special.count(b'"')
+    if len(special) != newlines + quotes:
+        return None  # an escape (orjson unescapes; this reader does not) or a control character
     end = raw.find(b"\n")
     layout = _layout(raw if end < 0 else raw[:end])
     if layout is None:
         return None
     keys, types, prefixes = layout
     n = len(keys)
-    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    lines = newlines + (0 if raw.endswith(b"\n") else 1)
     cols = [f"c{i}" for i in range(n)]
     try:
         fields = pl.read_csv(
@@ -172,13 +178,9 @@ def uniform_jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> p
             return None  # no number of that kind (or not a 64-bit integer, or infinite)
     # Every field starts with its key's two quotes and every string value has its two: any
     # other quote (one inside a string, a string where a number was) makes the count larger.
-    quotes_and_controls = raw.translate(None, _NOT_QUOTE_OR_CONTROL)
     str_values = sum(lines - res[f"n{i}"] for i in range(n) if types[i] is str)
-    quotes = quotes_and_controls.count(b'"')
     if quotes != 2 * n * lines + 2 * str_values:
         return None
-    if len(quotes_and_controls) - quotes != raw.count(b"\n"):
-        return None  # a control character other than the newlines
     if len(kept) != frame.width:
         frame = frame.select(kept)
     dotted = [k for i, k in enumerate(keys) if res.get(f"d{i}")]

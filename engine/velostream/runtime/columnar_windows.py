@@ -108,23 +108,29 @@ class PendingWindows:
         aggs: list[pl.Expr] = []
         outs: list[pl.Expr] = []
         checks: list[tuple[pl.Expr, int]] = []
+        merged_cols: set[str] = set()  # slots may share a partial (SUM(x), AVG(x))
         for i, f in enumerate(folds):
             r = f"\x00r{i}"
             kind = f[0]
+            fresh = not merged_cols.intersection(f[1:])
+            merged_cols.update(f[1:])
             if kind == "skip":
                 outs.append(pl.lit(self.empty[i]).alias(r))
             elif kind == "count":
-                aggs.append(pl.col(f[1]).cast(pl.Int64).sum())
+                if fresh:
+                    aggs.append(pl.col(f[1]).cast(pl.Int64).sum())
                 outs.append(pl.col(f[1]).alias(r))
             elif kind == "sum_int":
                 p, pn = pl.col(f[1]), pl.col(f[2])
                 checks.append((p.abs().cast(pl.Float64).sum(), AVG_LIMIT if self.avg[i] else 0))
-                aggs += [p.sum(), pn.cast(pl.Int64).sum()]
+                if fresh:
+                    aggs += [p.sum(), pn.cast(pl.Int64).sum()]
                 total = p.cast(pl.Float64) / pn.cast(pl.Float64) if self.avg[i] else p
                 outs.append(pl.when(pn > 0).then(total).alias(r))
             else:  # minmax
                 p = pl.col(f[1])
-                aggs.append(p.min() if self.slot_ops[i] == "min" else p.max())
+                if fresh:
+                    aggs.append(p.min() if self.slot_ops[i] == "min" else p.max())
                 outs.append(p.alias(r))
         if checks:
             bounds = closing.select(c.alias(f"b{j}") for j, (c, _) in enumerate(checks)).row(0)
@@ -132,7 +138,9 @@ class PendingWindows:
                 if b >= (avg_limit or SUM_LIMIT):
                     return None
         merged = closing.group_by(keys, maintain_order=True).agg(*aggs, pl.len())
-        out = merged.select(*keys, *outs).sort("\x00ws", maintain_order=True)
+        out = merged.select(*keys, *outs)
+        if not out["\x00ws"].is_sorted():
+            out = out.sort("\x00ws", maintain_order=True)
         self.frames = [rest] if rest is not None and rest.height else []
         if not self.frames:
             self.folds = None

@@ -164,6 +164,11 @@ class ValueGroupResolver(GroupResolver):
         """Slot `i`'s result is the loop variable `r<i>`."""
         return f"r{i}"
 
+    def substitute(self, node: exp.Expression) -> str | None:
+        """Whole sub-expressions equal to a GROUP BY key read the loop variable `k<i>`."""
+        ref = super().substitute(node)
+        return None if ref is None else f"k{ref[2:-1]}"
+
 
 def make_slot(node: exp.Expression) -> AggSlot:
     """Describe one aggregate call: its registry entry, per-row and constant arguments."""
@@ -362,7 +367,6 @@ def build_group_rows(
         "def _rows(cols, emit):",
         "    n = 0",
         f"    for {', '.join(loop_vars)}, in zip(*cols):",
-        "        k = (" + "".join(f"{k}, " for k in keys) + ")",
         f"        we = ws + {int(size)}",
         *("        " + b for b in body),
         "        emit({" + ", ".join(f"{n!r}: {v}" for n, v in out_vars) + "}, we)",

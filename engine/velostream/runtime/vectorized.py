@@ -610,11 +610,16 @@ class VectorAggregateOp(AggregateOp):
         accumulator: (fold kind, result column names...)."""
         aggs: list[pl.Expr] = []
         folds: list[tuple[str, ...]] = []
+        same: dict[tuple[str, str], tuple[str, ...]] = {}  # SUM(x) and AVG(x): one partial
         for i, s in enumerate(self.slot_plans):
             p = f"\x00p{i}"
             if s.op == "count_star":
                 aggs.append(pl.len().alias(p))
                 folds.append(("count", p))
+                continue
+            sig = (s.op, s.arg.sql())  # type: ignore[union-attr]
+            if sig in same:
+                folds.append(same[sig])
                 continue
             v = comp.compile(s.arg)  # type: ignore[arg-type]
             if v.kind == NULL:
@@ -650,6 +655,7 @@ class VectorAggregateOp(AggregateOp):
                     raise Decline
                 aggs.append((col.min() if s.op == "min" else col.max()).alias(p))
                 folds.append(("minmax", p))
+            same[sig] = folds[-1]
         return aggs, folds
 
     # -- pending partials (columnar window state) -----------------------------------------
@@ -673,7 +679,7 @@ class VectorAggregateOp(AggregateOp):
         names = ["\x00ws", *(f"\x00k{i}" for i in range(nkeys))]
         for f in folds:
             names += f[1:]
-        parts = parts.select(names)
+        parts = parts.select(list(dict.fromkeys(names)))  # (slots may share a partial)
         if pending.accepts(parts, folds):
             pending.add(parts, folds, self.ends)
         else:
