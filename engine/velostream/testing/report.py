@@ -52,6 +52,7 @@ def to_dict(report: TestReport, timing: bool = True) -> dict[str, Any]:
         "seed": report.seed,
         "passed": report.passed,
         "error": report.error,
+        "warnings": report.warnings,
         "inputs": report.inputs,
         "outputs": {k: len(v.rows) for k, v in report.outputs.items()},
         "summary": {
@@ -143,6 +144,7 @@ def to_text(report: TestReport, color: bool = False) -> str:
         lines.append(f"  outputs: {outs} rows")
     if report.error:
         lines.append(paint(f"  ERROR  {report.error}", "31"))
+    lines.extend(paint(f"  warning: {w}", "33") for w in report.warnings)
     query = None
     for r in report.results:
         if r.query != query:

@@ -104,6 +104,7 @@ class Runner:
         self.sql_path = sql_path
         self.progress = progress or (lambda m: None)
         self.inputs: dict[str, list[dict]] = {}
+        self.read: set[str] = set()  # the sources the app reads
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -189,6 +190,7 @@ class Runner:
 
         props = stmt.properties
         names = [n for n in _from_names(stmt) if n not in created]
+        self.read.update(names)
         per, _job = split_properties(props, [*names, *([stmt.name.lower()] if stmt.name else [])])
         for name in names:
             own = per.get(name, {})
@@ -288,6 +290,12 @@ class Runner:
         except Exception as e:  # a job that failed: the report says why
             report.error = f"{type(e).__name__}: {e}"
         report.outputs = outputs
+        for name, inp in self.spec.all_inputs().items():
+            if report.error is None and name not in self.read:
+                report.warnings.append(
+                    f"{inp.where}: the app reads no source {inp.source!r} "
+                    f"(it reads {', '.join(sorted(self.read)) or 'none'})"
+                )
         report.inputs = {k: len(v) for k, v in self.inputs.items()}
         if report.error is None:
             view = MetricsView(metrics.registry) if metrics is not None else None

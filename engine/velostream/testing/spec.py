@@ -472,7 +472,7 @@ def load_spec(path: str | Path) -> TestSpec:
         mark = getattr(e, "problem_mark", None)
         at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         raise SpecError(f"{p}{at}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    spec = parse_spec(data, p.parent, str(p))
+    spec = parse_spec(data, p.parent, f"{p}: spec")
     spec.path = p
     return spec
 

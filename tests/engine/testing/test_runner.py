@@ -209,3 +209,17 @@ def test_sampled_metrics_give_the_same_value_on_every_run(tmp_path: Path) -> Non
     )
     values = [run_text(tmp_path, sql, spec).results[0].actual for _ in range(2)]
     assert values[0] == values[1] and 400 <= values[0] <= 600  # about half of 1000, repeatably
+
+
+def test_an_input_the_app_does_not_read_is_a_warning(tmp_path: Path) -> None:
+    sql = "SELECT v FROM s WITH ('s.type' = 'synthetic', 's.schema' = 'v BIGINT SEQUENCE');"
+    spec = (
+        "inputs: [{source: s, records: 3}, {source: ss, rows: [{v: 1}]}]\n"
+        "assertions: [{type: record_count, equals: 3}]\n"
+    )
+    report = run_text(tmp_path, sql, spec)
+    assert report.passed
+    (warning,) = report.warnings
+    assert warning.endswith(
+        "app.test.yaml: spec.inputs[1] (ss): the app reads no source 'ss' (it reads s)"
+    )
