@@ -261,6 +261,13 @@ class KafkaSource(Source):
 
     async def open(self) -> None:
         """Connect, pick partitions and starting offsets, and (bounded) the end offsets."""
+        try:
+            await self._open()
+        except BaseException:
+            await self._close_quietly()  # the job closes only the sources that opened
+            raise
+
+    async def _open(self) -> None:
         from aiokafka import AIOKafkaConsumer
 
         group = self.group_id
@@ -336,7 +343,7 @@ class KafkaSource(Source):
 
     async def _topic_partitions(self) -> list[int]:
         consumer = self.consumer
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 2  # metadata of a new topic may lag its creation
         while True:
             parts = consumer.partitions_for_topic(self.topic)
             if parts:

@@ -110,7 +110,7 @@ def test_killed_job_resumes_from_its_checkpoint_without_loss_or_double_counting(
         "'ticks.event.time.field' = 'ts', 'ticks.fetch.max.records' = '100', "
         "'watermark.max_out_of_orderness' = '100s', "
         f"'state.store' = 'sqlite', 'state.path' = '{tmp_path / 'w.db'}', "
-        "'checkpoint.interval' = '0ms', "
+        "'checkpoint.interval' = '20ms', "
         f"{sink_with('w', kafka_broker, out)})"
     )
 
