@@ -219,6 +219,10 @@ class PostgresSource(Source):
                         )
                     rows = await cur.fetchall()
                     desc = cur.description or []
+                    full = len(rows) == self.batch_size
+                    if full:  # never split rows with the same poll value across batches
+                        pos = [d.name for d in desc].index(self.poll_column)
+                        rows = await self._whole_ties(cur, rows, pos, col)
             except psycopg.Error as exc:
                 raise RuntimeError(
                     f"postgres_source '{self.name}': polling {self._what()} failed: "
@@ -237,11 +241,30 @@ class PostgresSource(Source):
                     counter = off + 1
                     offsets.append(off)
                 yield self._stamp(recs, offsets, snapshot)
-            if len(rows) < self.batch_size:
+            if not full:
                 snapshot = False
                 await asyncio.sleep(self.poll_s)
             else:
                 await asyncio.sleep(0)
+
+    async def _whole_ties(self, cur: Any, rows: list[tuple], pos: int, col: Any) -> list[tuple]:
+        """A full page without its trailing rows that share the last poll value (the next
+        poll reads them, after the value before); a page that is all one value gets every
+        row with that value. So a batch never ends inside a run of equal values, and polling
+        `> last` misses none of them."""
+        from psycopg import sql
+
+        v = rows[-1][pos]
+        cut = len(rows)
+        while cut > 0 and rows[cut - 1][pos] == v:
+            cut -= 1
+        if cut > 0:
+            return rows[:cut]
+        q = sql.SQL("SELECT * FROM ({}) AS q WHERE {} = {}").format(
+            self._base(), col, sql.Literal(v)
+        )
+        await cur.execute(q)
+        return await cur.fetchall()
 
     def _offset_of(self, v: Any) -> int | None:
         """The `_offset` of a poll-column value: integers as such, timestamps in epoch µs."""

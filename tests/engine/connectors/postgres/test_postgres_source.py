@@ -295,3 +295,41 @@ def test_rows_without_an_event_time_follow_on_error(pg: str, tmp_path: Path) -> 
 
     with pytest.raises(RecordError):
         _drain(create_source("readings", {**base, "on.error": "fail"}))
+
+
+def test_polling_never_splits_equal_poll_values_across_batches(pg: str) -> None:
+    _exec(
+        pg,
+        "CREATE TABLE batches (grp int, v text)",
+        "INSERT INTO batches VALUES (1, 'a'), (1, 'b'), (2, 'c'), (2, 'd'), (2, 'e'), (3, 'f'), "
+        "(4, 'g'), (4, 'h'), (5, 'i')",
+    )
+    props = {
+        "type": "postgres_source",
+        "dsn": pg,
+        "table": "batches",
+        "poll.column": "grp",
+        "batch.size": "2",
+        "poll.interval": "10ms",
+    }
+
+    async def first(n: int) -> list[list[tuple]]:
+        src = create_source("b", props)
+        await src.open()
+        out = []
+        try:
+            it = src.batches().__aiter__()
+            for _ in range(n):
+                out.append(sorted((r["grp"], r["v"]) for r in await it.__anext__()))
+        finally:
+            await src.close()
+        return out
+
+    # pages of 2: a page that is all one value takes the whole run of it; a page that ends
+    # inside a run (3, 4 | 4) leaves that run to the next poll
+    assert asyncio.run(first(4)) == [
+        [(1, "a"), (1, "b")],
+        [(2, "c"), (2, "d"), (2, "e")],
+        [(3, "f")],
+        [(4, "g"), (4, "h")],
+    ]
