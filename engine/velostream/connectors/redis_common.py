@@ -70,6 +70,10 @@ SOURCE_PROPS: tuple[PropSpec, ...] = (
     PropSpec("key.prefix", default="", help="table mode: keys start with it; stripped in rows"),
     PropSpec("key.pattern", help="table mode: SCAN pattern (default '<key.prefix>*')"),
     PropSpec("key.column", default="key", help="table mode: the column holding the key"),
+    PropSpec(
+        "poll.interval",
+        help="table mode: rescan the keys this often and pass on those that changed (unbounded)",
+    ),
 )
 
 SINK_PROPS: tuple[PropSpec, ...] = (
@@ -145,7 +149,7 @@ def validate_source(name: str, props: dict[str, str]) -> None:
     _check_url(name, props)
     mode = props.get("mode", "stream").lower()
     stream_keys = ("stream", "group", "consumer", "start", "end", "block")
-    table_keys = ("key.prefix", "key.pattern", "key.column")
+    table_keys = ("key.prefix", "key.pattern", "key.column", "poll.interval")
     wrong = [k for k in (table_keys if mode == "stream" else stream_keys) if k in props]
     if wrong:
         raise _err(
@@ -153,10 +157,11 @@ def validate_source(name: str, props: dict[str, str]) -> None:
             wrong[0],
             f"'{name}.{wrong[0]}' does not apply to '{name}.mode' = '{mode}'",
         )
-    try:
-        parse_duration_ms(props.get("block", "200ms"))
-    except ValueError as exc:
-        raise _err(name, "block", f"bad value for '{name}.block': {exc}") from None
+    for key, default in (("block", "200ms"), ("poll.interval", "1s")):
+        try:
+            parse_duration_ms(props.get(key, default))
+        except ValueError as exc:
+            raise _err(name, key, f"bad value for '{name}.{key}': {exc}") from None
     start = props.get("start", "earliest").strip().lower()
     if start not in ("earliest", "latest") and not _ENTRY_ID.match(start):
         raise _err(

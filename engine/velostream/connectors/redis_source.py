@@ -13,7 +13,8 @@ state those entries changed is durable first); malformed entries are acknowledge
 batch.
 `end` = `latest-at-start` makes the read bounded.
 
-Table mode: the keys matching `key.pattern` (default `<key.prefix>*`), read once: a hash gives
+Table mode: the keys matching `key.pattern` (default `<key.prefix>*`), read once (with
+`poll.interval`, rescanned that often, and the keys whose value changed passed on): a hash gives
 its fields, a string its value decoded by `format`; `key.column` holds the key without `key.prefix` (typed
 as a CSV value, so `customer:42` joins an integer 42). Event time: `event.time.field`, else 0
 when the job reads the keys as the lookup table of a join (so the table is in place before any
@@ -64,7 +65,9 @@ class RedisSource(Source):
         self.consumer = props.get("consumer") or f"{name}-1"
         self.start = props.get("start", "earliest").strip().lower()
         self.end = props.get("end")
-        self.bounded = self.mode == "table" or self.end is not None
+        poll = props.get("poll.interval") if self.mode == "table" else None
+        self.poll_ms = parse_duration_ms(poll) if poll else None
+        self.bounded = (self.mode == "table" and self.poll_ms is None) or self.end is not None
         self.block_ms = max(1, parse_duration_ms(props.get("block", "200ms")))
         self.encoding = props.get("encoding", "value").strip().lower()
         self.value_field = (props.get("value.field") or "value").encode()
@@ -83,6 +86,8 @@ class RedisSource(Source):
         self._delivered: deque[tuple[int, list[bytes]]] = deque()  # (last _offset, entry ids)
         self._orphans: list[bytes] = []  # malformed entries' ids, acknowledged with the next batch
         self._confirmed: list[bytes] = []  # processed, to acknowledge at the next checkpoint
+        self._seen: dict[bytes, Any] = {}  # table mode: each key's last value read
+        self._table_offset = 0
         self._ack_on_checkpoint = False
         self.role = "stream"  # or "table": the lookup side of a stream-table join
 
@@ -103,7 +108,7 @@ class RedisSource(Source):
             if self.role == "table":
                 # Read the lookup table now: in a live run its rows are then in place before
                 # the first stream record arrives (the job reads once all sources are open).
-                self._prefetched = [b async for b in self._table()]
+                self._prefetched = [b async for b in self._scan(True)]
             return
         try:
             if self.end is not None:
@@ -141,8 +146,6 @@ class RedisSource(Source):
 
     def batches(self) -> AsyncIterator[list[Record]]:
         """Record batches of the stream or of the table's keys."""
-        if self._prefetched is not None:
-            return replay_batches(self._prefetched)
         return self._table() if self.mode == "table" else self._stream()
 
     # -- stream mode ---------------------------------------------------------------------
@@ -305,22 +308,37 @@ class RedisSource(Source):
     # -- table mode ----------------------------------------------------------------------
 
     async def _table(self) -> AsyncIterator[list[Record]]:
+        """The keys once; with `poll.interval`, then the keys whose value changed, rescanned
+        every interval (a deleted key is not passed on)."""
+        if self._prefetched is not None:
+            async for b in replay_batches(self._prefetched):
+                yield b
+            self._prefetched = None
+        else:
+            async for b in self._scan(True):
+                yield b
+        if self.poll_ms is None:
+            return
+        while not self._stopped:
+            await asyncio.sleep(self.poll_ms / 1000)
+            async for b in self._scan(False):
+                yield b
+
+    async def _scan(self, initial: bool) -> AsyncIterator[list[Record]]:
         import redis
 
         r = self._redis
-        offset = 0
         try:
             batch: list[bytes] = []
             async for key in r.scan_iter(match=self.key_pattern, count=1000):
                 batch.append(key)
                 if len(batch) >= min(self.batch_size, 1000):
-                    recs = await self._read_keys(sorted(batch), offset)
-                    offset += len(batch)
+                    recs = await self._read_keys(sorted(batch), initial)
                     batch = []
                     if recs:
                         yield recs
             if batch:
-                recs = await self._read_keys(sorted(batch), offset)
+                recs = await self._read_keys(sorted(batch), initial)
                 if recs:
                     yield recs
         except redis.RedisError as exc:
@@ -329,8 +347,9 @@ class RedisSource(Source):
                 f"{mask(str(exc), self.props)}"
             ) from None
 
-    async def _read_keys(self, keys: list[bytes], offset: int) -> list[Record]:
-        """One row per key (hash fields or a JSON string), stamped."""
+    async def _read_keys(self, keys: list[bytes], initial: bool) -> list[Record]:
+        """One row per key (hash fields or a decoded string), stamped; after the first scan
+        only keys whose value changed."""
         r = self._redis
         async with r.pipeline(transaction=False) as p:
             for k in keys:
@@ -348,7 +367,11 @@ class RedisSource(Source):
         ext = self.extractor
         out: list[Record] = []
         prefix = self.key_prefix
-        for i, (k, t, v) in enumerate(zip(keys, types, values, strict=True)):
+        for k, t, v in zip(keys, types, values, strict=True):
+            if self.poll_ms is not None:
+                if not initial and self._seen.get(k) == v:
+                    continue
+                self._seen[k] = v
             name = k.decode("utf-8", "replace")
             pos = f"{self.name}:key {name}"
             if t == b"hash":
@@ -377,10 +400,11 @@ class RedisSource(Source):
                     self.bad(pos, str(exc), _raw(v))
                     continue
             else:
-                et = 0 if self.role == "table" else now_ms()
+                et = 0 if self.role == "table" and initial else now_ms()
             rec["_event_time"] = et
             rec["_timestamp"] = now_ms()
-            rec["_offset"] = offset + i
+            rec["_offset"] = self._table_offset
+            self._table_offset += 1
             rec["_partition"] = 0
             rec["_key"] = name
             out.append(rec)

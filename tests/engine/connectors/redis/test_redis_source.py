@@ -333,3 +333,70 @@ def test_checkpointing_group_job_acknowledges_at_checkpoints(
     # entries are acknowledged together, once their state is in the checkpoint
     assert calls == [4]
     assert r.xpending("orders", "g")["pending"] == 0
+
+
+def test_polled_table_passes_on_changed_keys_only(rurl: str) -> None:
+    r = _client(rurl)
+    r.hset("fx:USD", mapping={"rate": "1.10"})
+    r.hset("fx:GBP", mapping={"rate": "0.85"})
+    props = {
+        "type": "redis_source",
+        "url": rurl,
+        "mode": "table",
+        "key.prefix": "fx:",
+        "poll.interval": "20ms",
+    }
+
+    async def run() -> list[list[tuple]]:
+        src = create_source("fx", props)
+        assert not src.bounded
+        await src.open()
+        out = []
+        try:
+            it = src.batches().__aiter__()
+            out.append(sorted((x["key"], x["rate"]) for x in await it.__anext__()))
+            r.hset("fx:USD", mapping={"rate": "1.20"})
+            r.hset("fx:EUR", mapping={"rate": "1.00"})
+            out.append(sorted((x["key"], x["rate"]) for x in await it.__anext__()))
+        finally:
+            await src.close()
+        return out
+
+    first, changed = asyncio.run(run())
+    assert first == [("GBP", Decimal("0.85")), ("USD", Decimal("1.10"))]
+    assert changed == [("EUR", Decimal("1.00")), ("USD", Decimal("1.20"))]  # GBP unchanged
+
+
+def test_live_stream_sees_updates_of_a_polled_key_table(rurl: str) -> None:
+    r = _client(rurl)
+    r.hset("px:A", mapping={"price": "10.00"})
+    sql = (
+        "SELECT o.id, p.price FROM orders o JOIN px p ON o.sym = p.key WITH ("
+        f"{_with('orders', rurl, block='20ms')}, "
+        f"{_with('px', rurl, mode='table', key_prefix='px:', poll_interval='20ms')})"
+    )
+
+    async def run() -> list[dict]:
+        got: list[dict] = []
+        agen = Engine().stream(sql)
+        try:
+            r.xadd("orders", {"value": json.dumps({"id": 1, "sym": "A"})})
+            while len(got) < 1:
+                got += await asyncio.wait_for(agen.__anext__(), 30)
+            r.hset("px:A", mapping={"price": "12.50"})
+            # orders keep coming until one sees the new price (the table is rescanned)
+            for i in range(2, 1000):
+                r.xadd("orders", {"value": json.dumps({"id": i, "sym": "A"})})
+                while len(got) < i:
+                    got += await asyncio.wait_for(agen.__anext__(), 30)
+                if got[-1]["price"] != Decimal("10.00"):
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await agen.aclose()
+        return got
+
+    got = asyncio.run(run())
+    assert [x["id"] for x in got] == list(range(1, len(got) + 1))
+    # the old price until the update arrived, then the new one
+    assert [x["price"] for x in got] == [Decimal("10.00")] * (len(got) - 1) + [Decimal("12.50")]
