@@ -22,6 +22,13 @@ from velostream.errors import ConfigError
         ),
         ("source", {"key.prefix": "k:"}, "x.key.prefix", "does not apply to 'x.mode' = 'stream'"),
         ("source", {"mode": "list"}, "x.mode", "bad value"),
+        ("source", {"poll.interval": "1s"}, "x.poll.interval", "does not apply"),
+        (
+            "source",
+            {"mode": "table", "poll.interval": "often"},
+            "x.poll.interval",
+            "not a duration",
+        ),
         ("source", {"start": "yesterday"}, "x.start", "earliest, latest or an entry id"),
         ("source", {"consumer": "c1"}, "x.consumer", "needs 'x.group'"),
         ("source", {"end": "forever"}, "x.end", "bad value"),
