@@ -400,3 +400,20 @@ def test_live_stream_sees_updates_of_a_polled_key_table(rurl: str) -> None:
     assert [x["id"] for x in got] == list(range(1, len(got) + 1))
     # the old price until the update arrived, then the new one
     assert [x["price"] for x in got] == [Decimal("10.00")] * (len(got) - 1) + [Decimal("12.50")]
+
+
+def test_table_key_pattern_and_key_column(rurl: str) -> None:
+    r = _client(rurl)
+    r.set("user:1:profile", json.dumps({"name": "Ann"}))
+    r.set("user:2:profile", json.dumps({"name": "Bob"}))
+    r.set("user:2:session", json.dumps({"name": "not a profile"}))
+    props = {
+        "type": "redis_source",
+        "url": rurl,
+        "mode": "table",
+        "key.prefix": "user:",
+        "key.pattern": "user:*:profile",
+        "key.column": "uid",
+    }
+    recs = sorted(_drain(create_source("u", props)), key=lambda x: x["uid"])
+    assert [(x["uid"], x["name"]) for x in recs] == [("1:profile", "Ann"), ("2:profile", "Bob")]
