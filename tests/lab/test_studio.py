@@ -205,6 +205,14 @@ def _drive(page, url: str, stub: AnthropicStub, artifacts: Path) -> None:
     in_after = int(row.locator(".velo-job-in").inner_text().replace(",", ""))
     assert in_after > in_before, (in_before, in_after)
     assert indicator.get_attribute("data-status") == "busy", "polling made the kernel look idle"
+    # the status bar shows the kernel's own status: busy, not the panel's control requests' idle
+    # (sampled over the panel's refreshes: a passing idle would show in one of them)
+    status = page.locator(".jp-StatusBar-Widget", has_text="Velostream SQL").first
+    samples = []
+    for _ in range(12):
+        samples.append(status.inner_text())
+        page.wait_for_timeout(200)
+    assert all("Busy" in t for t in samples), samples
     page.screenshot(path=str(artifacts / "studio-jobs-panel.png"))
     row.locator(".velo-job-stop").click()
     expect(indicator).to_have_attribute("data-status", "idle")

@@ -68,6 +68,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         if t not in untracked:
             untracked.append(t)
     km.untracked_message_types = untracked
+    # JupyterLab copies the list into the page config when it loads, maybe before we do.
+    web_app.settings.setdefault("page_config_data", {})["untracked_message_types"] = untracked
     serverapp.log.info("velostream: studio API at %s", url_path_join(base, API_PREFIX))
 
 
