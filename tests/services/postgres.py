@@ -43,12 +43,21 @@ def _run(cmd: list[str]) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
 
 
+def _reachable_tmp() -> str:
+    """A temp folder every user can reach (the postgres user needs its data folder): the
+    usual one unless a folder on its path is closed to others (a TMPDIR under /root)."""
+    tmp = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in (tmp, *tmp.parents)):
+        return str(tmp)
+    return "/tmp"
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Start a PostgreSQL server in a temp folder; yield its DSN; stop it and remove the folder."""
     if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
         pytest.skip("PostgreSQL (initdb, pg_ctl) is not installed")
-    base = Path(tempfile.mkdtemp(prefix="velo-pg-"))
+    base = Path(tempfile.mkdtemp(prefix="velo-pg-", dir=_reachable_tmp()))
     os.chmod(base, 0o755)
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
