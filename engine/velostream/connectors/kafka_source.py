@@ -174,6 +174,7 @@ class KafkaSource(Source):
                 name, self.errors, self.on_warning, mode, props.get("dead.letter.path")
             )
         self.job_name = "adhoc"
+        self.adhoc = False  # set by bind_job: an ad-hoc SELECT assigns partitions itself
         self.commit_mode = "batch"  # batch | checkpoint | end (see the module docstring)
         self.resume_positions: dict[int, int] | None = None  # partition -> last processed
         self.consumer: Any = None
@@ -200,6 +201,9 @@ class KafkaSource(Source):
         from sqlglot import exp
 
         self.job_name = job.name
+        # An ad-hoc SELECT (no stream name) reads every partition itself: no group to join
+        # (a join takes seconds), nothing committed; CREATE STREAM jobs read in their group.
+        self.adhoc = getattr(job, "channel", None) is None
         plan = job.plan
         stateful = (
             plan.aggregate
@@ -255,6 +259,8 @@ class KafkaSource(Source):
     def _uses_group_membership(self) -> bool:
         """Unbounded reads of the whole topic join the group and share its partitions;
         bounded reads and reads of chosen partitions assign partitions themselves."""
+        if self.adhoc and not self.explicit_group:
+            return False
         return not self.bounded and self.only_partitions is None
 
     # -- opening -----------------------------------------------------------------------------
@@ -354,8 +360,8 @@ class KafkaSource(Source):
             if consumer.partitions_for_topic(self.topic):
                 continue
             await asyncio.sleep(0.1)
-        if not self.bounded and self.only_partitions is None:
-            return []  # a live read waits for the topic to appear (subscribe handles it)
+        if self._uses_group_membership():
+            return []  # a live read in a group waits for the topic to appear (subscribe)
         raise ConfigError(
             f"kafka source '{self.name}': topic '{self.topic}' does not exist on {self.brokers}",
             kind="property",

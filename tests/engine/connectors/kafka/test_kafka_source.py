@@ -205,3 +205,29 @@ def test_default_brokers_come_from_the_environment(kafka_broker, topic, monkeypa
         "'s.auto.offset.reset' = 'earliest', 's.end' = 'latest-at-start')"
     )
     assert rows == [{"v": 7}]
+
+
+def test_a_live_select_reads_new_messages_without_joining_a_group(kafka_broker, topic):
+    import asyncio
+
+    from services.kafka import produce_async
+
+    create_topic(kafka_broker, topic, 2)
+    produce(kafka_broker, topic, [{"value": {"n": 1}, "partition": 0}])
+
+    async def run() -> list[int]:
+        eng = Engine()
+        seen: list[int] = []
+        sql = (
+            f"SELECT n FROM s WITH ('s.type' = 'kafka_source', 's.topic' = '{topic}', "
+            f"'s.bootstrap.servers' = '{kafka_broker}', 's.auto.offset.reset' = 'earliest')"
+        )
+        async for rows in eng.stream(sql):
+            seen += [r["n"] for r in rows]
+            if seen == [1]:  # the old message first, then what arrives while it runs
+                await produce_async(kafka_broker, topic, [{"value": {"n": 2}, "partition": 1}])
+            if len(seen) == 2:
+                break
+        return seen
+
+    assert asyncio.run(asyncio.wait_for(run(), 60)) == [1, 2]
