@@ -2,8 +2,8 @@
 
 The message key is `key.field` when given, else the `PRIMARY KEY` columns, else the GROUP BY
 columns (one column: its value as text; several: a JSON array of their values); otherwise
-messages have no key. The message timestamp is the row's event time (a window's end for a
-windowed row). `write` returns once the broker has acknowledged every message of the batch
+messages have no key. The message timestamp is the row's `_event_time` when the query selects
+it, else the time of writing. `write` returns once the broker has acknowledged every message of the batch
 (with `acks` = 0, once they are sent), so the job may then commit its source offsets.
 
 `'<sink>.transactional' = 'true'` writes through confluent-kafka's transactional producer

@@ -92,3 +92,29 @@ def test_two_instances_split_the_partitions_and_repartition_by_the_group_key(kaf
     for o in orders:
         by_hand[o["value"]["region"]] += o["value"]["amount"]
     assert {k: t for k, (_, t) in final.items()} == dict(by_hand)
+
+
+def _repartition_topic(sql: str) -> str | None:
+    from velostream.sql.parse import parse_script
+
+    eng = Engine()
+    job = eng.build_job(parse_script(sql).statements[0])
+    src = job.sources[0]
+    src.bind_job(job)
+    return src.rp_topic
+
+
+def test_only_a_group_by_off_the_message_key_in_a_group_is_repartitioned():
+    base = "CREATE STREAM j AS SELECT region, COUNT(*) AS n FROM o GROUP BY {g} WITH ({p})"
+    live = "'o.type' = 'kafka_source', 'o.topic' = 't'"
+    assert _repartition_topic(base.format(g="region", p=live)) == "j-repartition"
+    assert (
+        _repartition_topic(base.format(g="region", p=live + ", 'o.key.field' = 'region'")) is None
+    )
+    assert (
+        _repartition_topic(base.format(g="region", p=live + ", 'o.repartition' = 'false'")) is None
+    )
+    bounded = live + ", 'o.end' = 'latest-at-start'"  # one reader of every partition
+    assert _repartition_topic(base.format(g="region", p=bounded)) is None
+    named = live + ", 'o.repartition.topic' = 'by-region'"
+    assert _repartition_topic(base.format(g="region", p=named)) == "by-region"
