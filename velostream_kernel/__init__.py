@@ -11,7 +11,10 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ip: Any) -> None:
-    """`%load_ext velostream_kernel`: register `%%velo` and `%velo`."""
+    """`%load_ext velostream_kernel`: register `%%velo`, `%velo` and `%ask`."""
+    from velostream_kernel.assistant.ipython_magic import AskMagics
     from velostream_kernel.magic import VeloMagics
 
-    ip.register_magics(VeloMagics(ip))
+    velo = VeloMagics(ip)
+    ip.register_magics(velo)
+    ip.register_magics(AskMagics(ip, velo))

@@ -75,3 +75,24 @@ async def test_ask_puts_valid_sql_in_the_next_cell_and_flags_broken_sql(
     finally:
         client.stop_channels()
         await km.shutdown_kernel(now=True)
+
+
+async def test_ask_in_the_python_kernel_gives_a_velo_cell(jp_environ, stub, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.url)
+    km, client = await start_new_async_kernel(kernel_name="python3")
+    try:
+        loaded, _ = await _run(client, "%load_ext velostream_kernel")
+        assert loaded["status"] == "ok", loaded
+        stub.queue(
+            StubReply(text="Totals.", tool=("answer_sql", {"sql": GOOD, "explanation": "T"}))
+        )
+        reply, out = await _run(client, "%ask total quantity per symbol")
+        assert reply["status"] == "ok", reply
+        texts = [p["text"] for p in reply["payload"] if p.get("source") == "set_next_input"]
+        assert texts == ["%%velo\n" + GOOD]
+        assert "Totals." in out["stdout"]
+        assert "%load_ext velostream_kernel" in stub.requests[-1].body["system"]
+    finally:
+        client.stop_channels()
+        await km.shutdown_kernel(now=True)
