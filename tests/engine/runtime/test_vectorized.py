@@ -3,6 +3,7 @@ types, order, late counts), whatever the batch boundaries, and must decline what
 
 from __future__ import annotations
 
+import pickle
 from decimal import Decimal
 
 import polars as pl
@@ -241,6 +242,96 @@ def test_same_output_as_row_path(spec: list, q: int, size: int, delay: int) -> N
     got, got_late, _ = run_vec(plan, split([dict(r) for r in recs], size), delay)
     assert typed(got) == typed(want)
     assert got_late == want_late
+
+
+IN_ORDER_QUERIES = [
+    "SELECT k, COUNT(*) AS n, SUM(v) AS s, AVG(v) AS a, MIN(v) AS lo, MAX(k) AS hk, "
+    "_window_start AS ws FROM ev GROUP BY k WINDOW TUMBLING(10ms)",
+    "SELECT k, COUNT(*) AS n, SUM(v) AS s, AVG(v) AS a, MIN(v) AS lo, _window_end AS we "
+    "FROM ev GROUP BY k WINDOW SLIDING(12ms, 4ms)",
+    "SELECT COUNT(*) AS n, SUM(f) AS sf, MAX(v) AS hi FROM ev WINDOW SLIDING(10ms, 5ms) "
+    "HAVING COUNT(*) > 1",
+    "SELECT k, COUNT(v) AS c, _window_start AS ws FROM ev GROUP BY k WINDOW SLIDING(10ms, 3ms)",
+]
+
+
+def split_sizes(records: list, sizes: list[int]) -> list[list]:
+    out, i, j = [], 0, 0
+    while i < len(records):
+        n = sizes[j % len(sizes)]
+        out.append(records[i : i + n])
+        i, j = i + n, j + 1
+    return out or [[]]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(st.integers(0, 9), max_size=80),
+    back=st.sets(st.integers(0, 79), max_size=2),  # a few records back in time: late, maybe
+    values=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.one_of(st.none(), st.integers(-5, 9)),
+            st.floats(-4, 4, allow_nan=False, width=32),
+        ),
+        min_size=80,
+        max_size=80,
+    ),
+    q=st.sampled_from(range(len(IN_ORDER_QUERIES))),
+    sizes=st.lists(st.sampled_from([1, 2, 5, 20, 1000]), min_size=1, max_size=4),
+    delay=st.sampled_from([0, 4]),
+)
+def test_in_order_batches_mixed_with_row_batches(
+    steps: list, back: set, values: list, q: int, sizes: list, delay: int
+) -> None:
+    """Mostly in-order input (the fast path without a lateness check), batch sizes that send
+    small batches row by row while earlier windows are still pending as frames."""
+    plan = plan_of(IN_ORDER_QUERIES[q])
+    recs, t = [], 0
+    for i, step in enumerate(steps):
+        t += step
+        k, v, f = values[i]
+        recs.append(record(i, t - 25 if i in back else t, k=k, v=v, f=f if f != 0 else 0.0))
+    batches = split_sizes(recs, sizes)
+    want, want_late = run_rows(plan, [[dict(r) for r in b] for b in batches], delay)
+    out: list = []
+    op = vectorize_aggregate(plan, lambda row, ts: out.append((row, ts)))
+    assert op is not None
+    op.min_rows = op.min_dict_rows = 3  # batches of 1 or 2 records run row by row
+    for b in batches:
+        op.ingest([dict(r) for r in b], delay)
+        op.close_due()
+    op.finish()
+    assert typed(out) == typed(want)
+    assert op.counters.late == want_late
+
+
+def test_snapshot_of_pending_windows_restores_the_same_output() -> None:
+    plan = plan_of(IN_ORDER_QUERIES[0])
+    recs = [record(i, t, k="ab"[i % 2], v=i) for i, t in enumerate([1, 2, 5, 11, 12, 14, 25])]
+    out: list = []
+    op = vectorize_aggregate(plan, lambda row, ts: out.append((row, ts)))
+    assert op is not None
+    op.min_rows = op.min_dict_rows = 0
+    op.ingest([dict(r) for r in recs[:5]], 0)
+    op.close_due()  # [0, 10) closes; [10, 20) is still open, its partials pending
+    snap = pickle.loads(pickle.dumps(op.snapshot()))  # as a checkpoint stores it
+    again: list = []
+    op2 = vectorize_aggregate(plan, lambda row, ts: again.append((row, ts)))
+    assert op2 is not None
+    op2.min_rows = op2.min_dict_rows = 0
+    op2.restore(snap)
+    for o in (op, op2):
+        o.ingest([dict(r) for r in recs[5:]], 0)
+        o.close_due()
+        o.finish()
+    # worked by hand: [10, 20) holds 11 (b, v=3), 12 (a, v=4), 14 (b, v=5); [20, 30) 25 (a, 6)
+    assert [r for r, _ in again] == [
+        {"k": "b", "n": 2, "s": 8, "a": 4.0, "lo": 3, "hk": "b", "ws": 10},
+        {"k": "a", "n": 1, "s": 4, "a": 4.0, "lo": 4, "hk": "a", "ws": 10},
+        {"k": "a", "n": 1, "s": 6, "a": 6.0, "lo": 6, "hk": "a", "ws": 20},
+    ]
+    assert out[-3:] == again
 
 
 @settings(max_examples=20, deadline=None)
