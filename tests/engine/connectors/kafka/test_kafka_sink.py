@@ -120,3 +120,23 @@ def test_bad_sink_properties_name_the_key():
             "CREATE STREAM o AS SELECT * FROM s WITH ('s.type' = 'memory', "
             "'o.type' = 'kafka_sink', 'o.linger.ms' = 'soon')"
         )
+
+
+def test_json_values_of_a_batch_equal_one_encoding_per_row():
+    from decimal import Decimal
+
+    from velostream.connectors.kafka_sink import KafkaSink
+
+    sink = KafkaSink("o", {"topic": "o"})
+    sink.columns = ["a", "b", "c"]
+    tricky = ["plain", "x},{y", "}", "{", "é ü", None]
+    nested = [[{"q": 1}, {"q": 2}], {"m": {"n": 1}}]
+    for extra in (tricky, nested, ["s"]):
+        rows = [
+            {"a": i, "b": Decimal("1.50"), "c": extra[i % len(extra)], "_event_time": i}
+            for i in range(40)
+        ]
+        values = [v for _, v, _ in sink.encode(rows)]
+        # by hand: each row alone, system columns left out
+        want = [orjson.dumps({"a": r["a"], "b": "1.50", "c": r["c"]}) for r in rows]
+        assert values == want
