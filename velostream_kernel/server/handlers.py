@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from typing import Any
 
 import tornado.web
@@ -30,7 +29,6 @@ from velostream_kernel.server.kernel_client import (
     velo_kernel_ids,
 )
 
-log = logging.getLogger("velostream.server")
 AUTH_RESOURCE = "kernels"  # every endpoint reads or acts on a kernel
 
 
@@ -93,7 +91,7 @@ class NlToSqlHandler(VeloHandler):
         except AssistantError as e:
             self.send_event({"type": "error", "kind": e.kind, "message": e.message})
         except asyncio.CancelledError:
-            log.info("nl-to-sql: the browser closed the request; the model call was cancelled")
+            self.log.info("velostream nl-to-sql: the request was closed; model call cancelled")
             return
         self.finish()
 
