@@ -374,8 +374,11 @@ class KafkaSource(Source):
 
         tps = [TopicPartition(self.topic, p) for p in parts]
         if isinstance(self.end, dict):
-            high = await self.consumer.end_offsets(tps)
-            self._ends = {tp.partition: self.end.get(tp.partition, high[tp]) for tp in tps}
+            rest = [tp for tp in tps if tp.partition not in self.end]
+            latest = await self._latest_offsets(rest) if rest else {}
+            self._ends = {
+                tp.partition: self.end.get(tp.partition, latest.get(tp.partition)) for tp in tps
+            }
         else:
             self._ends = await self._latest_offsets(tps)
 

@@ -105,6 +105,10 @@ def test_explicit_end_offsets_and_timestamp_start(kafka_broker, topic):
         f"SELECT i FROM s WITH ({kafka_with('s', kafka_broker, topic, end='0:3,1:2')})"
     )
     assert sorted(r["i"] for r in rows) == [0, 1, 2, 3, 4]
+    rows = Engine().query(  # partition 1 is not named: read to its end at the start
+        f"SELECT i FROM s WITH ({kafka_with('s', kafka_broker, topic, end='0:2')})"
+    )
+    assert sorted(r["i"] for r in rows) == sorted([0, 2, *range(1, 20, 2)])
     rows = Engine().query(
         f"SELECT i FROM s WITH ({kafka_with('s', kafka_broker, topic, auto_offset_reset='12000')})"
     )
