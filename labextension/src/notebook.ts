@@ -13,6 +13,12 @@ export function recentCells(panel: NotebookPanel, max = 8): string[] {
   return out.slice(-max);
 }
 
+/** The cell text for `sql`: as is in a Velostream SQL notebook, a `%%velo` cell elsewhere. */
+export function cellText(panel: NotebookPanel, sql: string): string {
+  const kernel = panel.sessionContext.session?.kernel?.name ?? '';
+  return kernel === '' || kernel === 'velostream' ? sql : `%%velo\n${sql}`;
+}
+
 /** Insert a code cell with `sql` below the active cell; it becomes the active cell. */
 export function insertBelow(panel: NotebookPanel, sql: string): void {
   const nb = panel.content;
@@ -22,7 +28,7 @@ export function insertBelow(panel: NotebookPanel, sql: string): void {
     if (cell.model.type !== 'code') {
       NotebookActions.changeCellType(nb, 'code');
     }
-    nb.activeCell?.model.sharedModel.setSource(sql);
+    nb.activeCell?.model.sharedModel.setSource(cellText(panel, sql));
   }
 }
 
@@ -30,7 +36,7 @@ export function insertBelow(panel: NotebookPanel, sql: string): void {
 export function replaceActive(panel: NotebookPanel, sql: string): void {
   const cell = panel.content.activeCell;
   if (cell) {
-    cell.model.sharedModel.setSource(sql);
+    cell.model.sharedModel.setSource(cellText(panel, sql));
   } else {
     insertBelow(panel, sql);
   }
