@@ -38,7 +38,10 @@ def track_queries(session: VeloSession) -> dict[str, Job]:
         if not sink and stmt.kind == "select":
             for name in [n for n, j in queries.items() if j.state != "running"][:-RECENT_QUERIES]:
                 queries.pop(name, None)
-            queries[job.name] = job
+            # The cell's status line calls it select_N (the session numbers it right after
+            # this build): the panel uses the same name.
+            n = getattr(session, "_selects", None)
+            queries[f"select_{n + 1}" if isinstance(n, int) else job.name] = job
         return job
 
     engine.build_job = build_job  # type: ignore[method-assign]

@@ -186,7 +186,7 @@ export class JobsPanel extends Widget {
     set('velo-job-in', j.records_in.toLocaleString('en-US'));
     set('velo-job-out', j.rows_out.toLocaleString('en-US'));
     const stop = card.querySelector('.velo-job-stop') as HTMLButtonElement;
-    stop.hidden = j.state !== 'running';
+    stop.style.display = j.state === 'running' ? '' : 'none';
     stop.disabled = this.stopping.has(j.name);
   }
 

@@ -221,7 +221,12 @@ def _drive(page, url: str, stub: AnthropicStub, artifacts: Path) -> None:
     expect(indicator).to_have_attribute("data-status", "idle")
     expect(cell.locator(".jp-OutputArea-output", has_text="query stopped")).to_be_visible()
     expect(jobs.locator(".velo-job-running")).to_have_count(0)
-    expect(jobs.locator(".velo-job-stopped")).to_have_count(1)
+    stopped = jobs.locator(".velo-job-stopped")
+    expect(stopped).to_have_count(1)
+    # the panel names the query as the cell's status line does, and offers no Stop any more
+    expect(stopped.locator(".velo-job-name")).to_have_text("select_1 (query)")
+    expect(cell.locator(".velo-status").first).to_contain_text("select_1 stopped")
+    expect(stopped.locator(".velo-job-stop")).to_be_hidden()
     assert table_rows(table) > 0
     page.screenshot(path=str(artifacts / "studio-after-stop.png"))
 
