@@ -169,3 +169,20 @@ def test_key_never_in_answers_events_or_logs(stub, caplog) -> None:
     assert KEY not in json.dumps(events)
     assert caplog.records, "nothing was logged: the check below would be empty"
     assert KEY not in caplog.text
+
+
+def test_config_from_environment_and_traitlets(monkeypatch) -> None:
+    from traitlets.config import Config
+
+    monkeypatch.setenv("VELO_ASSISTANT_MODEL", "env-model")
+    monkeypatch.setenv("VELO_ASSISTANT_MAX_TOKENS", "777")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9/")
+    c = AssistantConfig()
+    assert (c.model, c.max_tokens, c.base_url) == ("env-model", 777, "http://127.0.0.1:9/")
+    cfg = Config()
+    cfg.AssistantConfig.model = "config-model"  # traitlets config wins over the environment
+    assert AssistantConfig(config=cfg).model == "config-model"
+    monkeypatch.delenv("VELO_ASSISTANT_MODEL")
+    monkeypatch.setenv("VELO_ASSISTANT_MAX_TOKENS", "lots")
+    c = AssistantConfig()
+    assert c.model == "claude-sonnet-5-5" and c.max_tokens == 2048
