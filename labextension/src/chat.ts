@@ -2,6 +2,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
 import { ApiError, streamEvents } from './api';
+import { withChartHints } from './format';
 import { escapeHtml, highlightSql } from './highlight';
 import { insertAndRun, insertBelow, recentCells, replaceActive } from './notebook';
 
@@ -251,9 +252,11 @@ export class ChatPanel extends Widget {
       ex.textContent = answer.explanation;
       box.append(ex);
     }
+    // what is shown is what gets inserted: the SQL with the suggested chart as @viz lines
+    const sql = withChartHints(answer.sql, answer.chart);
     const pre = document.createElement('pre');
     pre.className = 'velo-sql';
-    pre.innerHTML = highlightSql(answer.sql);
+    pre.innerHTML = highlightSql(sql);
     box.append(pre);
     if (!answer.valid) {
       const inv = document.createElement('div');
@@ -275,14 +278,14 @@ export class ChatPanel extends Widget {
     const insert = this.button(
       'Insert below',
       'velo-chat-insert',
-      need(p => insertBelow(p, answer.sql))
+      need(p => insertBelow(p, sql))
     );
     const replace = this.button(
       'Replace cell',
       'velo-chat-replace',
-      need(p => replaceActive(p, answer.sql))
+      need(p => replaceActive(p, sql))
     );
-    const run = this.button('Run', 'velo-chat-run', need(p => insertAndRun(p, answer.sql)));
+    const run = this.button('Run', 'velo-chat-run', need(p => insertAndRun(p, sql)));
     run.disabled = !answer.valid;
     run.title = answer.valid ? 'Insert below and run' : 'The engine rejects this SQL';
     for (const b of [insert, replace]) {

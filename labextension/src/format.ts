@@ -139,3 +139,27 @@ export function errorText(status: number, body: unknown): string {
   }
   return `the server answered ${status}`;
 }
+
+/**
+ * The SQL with the assistant's suggested chart as the kernel's `-- @viz` annotations above it
+ * (unless the SQL already has some): line | bar | indicator, or `none` for a table only.
+ */
+export function withChartHints(sql: string, chart: Record<string, unknown> | undefined): string {
+  if (!chart || /--\s*@viz/i.test(sql)) {
+    return sql;
+  }
+  const kind = String(chart.type ?? '').toLowerCase();
+  const viz = kind === 'table' ? 'none' : kind;
+  if (!['line', 'bar', 'indicator', 'none'].includes(viz)) {
+    return sql;
+  }
+  const lines = [`-- @viz: ${viz}`];
+  const ident = /^[A-Za-z_][A-Za-z0-9_]*$/;
+  for (const axis of ['x', 'y']) {
+    const col = String(chart[axis] ?? '').trim();
+    if (viz !== 'none' && ident.test(col)) {
+      lines.push(`-- @viz_${axis}: ${col}`);
+    }
+  }
+  return `${lines.join('\n')}\n${sql}`;
+}

@@ -7,7 +7,8 @@ import {
   errorText,
   formatLag,
   formatRate,
-  isCron
+  isCron,
+  withChartHints
 } from '../src/format';
 
 describe('numbers of the jobs panel', () => {
@@ -92,5 +93,22 @@ describe('deploy form', () => {
     expect(defaultName('01-quickstart.ipynb')).toBe('quickstart');
     expect(errorText(400, { error: 'bad cron' })).toBe('bad cron');
     expect(errorText(502, null)).toBe('the server answered 502');
+  });
+});
+
+describe('withChartHints', () => {
+  const sql = 'SELECT a, b FROM t';
+  it('puts the suggested chart above the SQL as @viz annotations', () => {
+    expect(withChartHints(sql, { type: 'line', x: 'a', y: 'b' })).toBe(
+      '-- @viz: line\n-- @viz_x: a\n-- @viz_y: b\nSELECT a, b FROM t'
+    );
+    expect(withChartHints(sql, { type: 'table', x: 'a' })).toBe('-- @viz: none\n' + sql);
+  });
+
+  it('leaves the SQL alone without a usable suggestion or with its own @viz', () => {
+    expect(withChartHints(sql, undefined)).toBe(sql);
+    expect(withChartHints(sql, { type: 'pie' })).toBe(sql);
+    expect(withChartHints('-- @viz: bar\n' + sql, { type: 'line' })).toBe('-- @viz: bar\n' + sql);
+    expect(withChartHints(sql, { type: 'bar', y: 'b; DROP' })).toBe('-- @viz: bar\n' + sql);
   });
 });

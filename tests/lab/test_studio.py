@@ -48,6 +48,7 @@ SQL = (
     "WINDOW TUMBLING(INTERVAL '1' SECOND)\nEMIT FINAL\n" + SOURCE
 )
 EXPLANATION = "Average trade size per symbol in one-second windows, NASDAQ only."
+CHART = {"type": "line", "x": "ws", "y": "avg_size"}
 
 
 def _artifacts(tmp_path: Path) -> Path:
@@ -155,7 +156,7 @@ def _drive(page, url: str, stub: AnthropicStub, artifacts: Path) -> None:
 
     # -- the chat sidebar: a streamed answer, highlighted SQL
     stub.queue(StubReply(text=EXPLANATION,
-                         tool=("answer_sql", {"sql": SQL, "explanation": EXPLANATION}),
+                         tool=("answer_sql", {"sql": SQL, "explanation": EXPLANATION, "chart": CHART}),
                          chunk_chars=6, chunk_delay_s=0.03))  # fmt: skip
     _open_tab(page, "velostream-chat")
     chat = page.locator("#velostream-chat")
@@ -178,6 +179,10 @@ def _drive(page, url: str, stub: AnthropicStub, artifacts: Path) -> None:
     expect(panel.locator(".jp-CodeCell")).to_have_count(cells_before + 1)
     cell = panel.locator(".jp-CodeCell").nth(2)
     expect(cell.locator(".cm-content")).to_contain_text("WINDOW TUMBLING(INTERVAL '1' SECOND)")
+    # the suggested chart came along as the kernel's @viz annotations
+    expect(cell.locator(".cm-content")).to_contain_text(
+        "-- @viz: line-- @viz_x: ws-- @viz_y: avg_size"
+    )
     # Velostream SQL mode: TUMBLING is a keyword in the editor (plain SQL does not know it).
     colors = cell.evaluate(_TOKEN_COLORS_JS)
     assert colors["TUMBLING"] and colors["TUMBLING"] == colors["SELECT"], colors
@@ -195,6 +200,7 @@ def _drive(page, url: str, stub: AnthropicStub, artifacts: Path) -> None:
             seen.append(table.inner_text())
     assert len(seen) >= 3, f"the live table changed {len(seen) - 1} times"
     assert "NYSE" not in "".join(seen)
+    expect(cell.locator(".js-plotly-plot").first).to_be_visible()
     page.screenshot(path=str(artifacts / "studio-live-result.png"))
 
     # -- the jobs panel lists the running query with its rate; Stop ends it
