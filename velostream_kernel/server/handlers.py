@@ -66,6 +66,7 @@ class NlToSqlHandler(VeloHandler):
     @tornado.web.authenticated
     @authorized(action="execute")
     async def post(self) -> None:
+        """Stream the assistant's events for the question, then its answer."""
         data = self.body()
         question = str(data.get("question") or "").strip()
         if not question:
@@ -115,6 +116,7 @@ class ValidateHandler(VeloHandler):
     @tornado.web.authenticated
     @authorized(action="read")
     async def post(self) -> None:
+        """{"valid", "errors"} for the SQL."""
         data = self.body()
         sql = str(data.get("sql") or "")
         kernel_id = data.get("kernel_id")
@@ -135,6 +137,7 @@ class CatalogHandler(VeloHandler):
     @tornado.web.authenticated
     @authorized(action="read")
     async def get(self) -> None:
+        """The kernel's catalog as JSON."""
         kernel_id = self.get_query_argument("kernel_id", "")
         if not kernel_id:
             return self.fail(400, "'kernel_id' is missing: which kernel's catalog?")
@@ -150,6 +153,7 @@ class JobsHandler(VeloHandler):
     @tornado.web.authenticated
     @authorized(action="read")
     async def get(self) -> None:
+        """{"jobs": [...]} of one kernel or of all."""
         kernel_id = self.get_query_argument("kernel_id", "")
         ids = [kernel_id] if kernel_id else velo_kernel_ids(self.kernel_manager)
         jobs: list[dict[str, Any]] = []
@@ -169,6 +173,7 @@ class JobStopHandler(VeloHandler):
     @tornado.web.authenticated
     @authorized(action="write")
     async def post(self) -> None:
+        """Stop the named job or query."""
         data = self.body()
         kernel_id, name = str(data.get("kernel_id") or ""), str(data.get("name") or "")
         if not kernel_id or not name:
