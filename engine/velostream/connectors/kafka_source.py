@@ -316,10 +316,16 @@ class KafkaSource(Source):
                     await source._commit_safely()
 
                 async def on_partitions_assigned(self, assigned: Any) -> None:
-                    for t in {tp.topic for tp in assigned}:
-                        await source._start_positions(
-                            [tp.partition for tp in assigned if tp.topic == t], t
-                        )
+                    # The fetcher may run while this awaits: paused, nothing it fetched from
+                    # a position about to change is handed over (it would come twice).
+                    consumer.pause(*assigned)
+                    try:
+                        for t in {tp.topic for tp in assigned}:
+                            await source._start_positions(
+                                [tp.partition for tp in assigned if tp.topic == t], t
+                            )
+                    finally:
+                        consumer.resume(*(tp for tp in assigned if tp in consumer.assignment()))
 
             topics = [self.topic]
             if self.rp_topic is not None:
