@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from velostream.secrets import mask_text_keep_width
+
 
 @dataclass
 class SqlError(Exception):
@@ -41,7 +43,9 @@ class SqlError(Exception):
         if self.source_line is None or self.col is None:
             return head
         caret = " " * (self.col - 1) + "^" * max(1, len(self.token or "") if self.token else 1)
-        return f"{head}\n  {self.source_line}\n  {caret}"
+        # the quoted SQL line may hold a password in a WITH clause: never print it
+        line = mask_text_keep_width(self.source_line)
+        return f"{head}\n  {line}\n  {caret}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form for tools (`velo validate --format json`)."""

@@ -34,6 +34,17 @@ def mask_text(text: str) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(2)}", text)
 
 
+def mask_text_keep_width(text: str) -> str:
+    """Like `mask_text`, but each masked character becomes one `*` (a caret under a later
+    token of the line still points at it)."""
+    text = _SQL_SECRET.sub(
+        lambda m: m.group(1) + "'" + "*" * (len(m.group(0)) - len(m.group(1)) - 2) + "'", text
+    )
+    return _URL_PASSWORD.sub(
+        lambda m: m.group(1) + "*" * (len(m.group(0)) - len(m.group(1)) - 1) + m.group(2), text
+    )
+
+
 def mask_props(props: dict[str, Any]) -> dict[str, Any]:
     """Connector properties with secret values masked."""
     return {k: (MASK if is_secret_key(k) else mask_value(v)) for k, v in props.items()}

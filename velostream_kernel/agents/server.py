@@ -24,7 +24,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from velostream.errors import SqlError
 from velostream_kernel.agents import harness_tools, pipeline_tools, tools
 from velostream_kernel.agents.project import Project, ProjectError
-from velostream_kernel.agents.secrets import mask_value
+from velostream.secrets import mask_value
 
 log = logging.getLogger("velostream.mcp")
 

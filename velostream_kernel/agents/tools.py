@@ -22,7 +22,7 @@ from velostream.plan.columns import output_columns
 from velostream.sql.ast import Statement
 from velostream.sql.parse import parse_script
 from velostream_kernel.agents.project import Project, ProjectError, StreamInfo
-from velostream_kernel.agents.secrets import mask_props, mask_text
+from velostream.secrets import mask_props, mask_text
 
 MAX_ROWS = 10_000
 MAX_SECONDS = 60.0
