@@ -22,9 +22,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from velostream.errors import SqlError
+from velostream.secrets import mask_value
 from velostream_kernel.agents import harness_tools, pipeline_tools, tools
 from velostream_kernel.agents.project import Project, ProjectError
-from velostream.secrets import mask_value
 
 log = logging.getLogger("velostream.mcp")
 

@@ -19,10 +19,10 @@ from velostream.engine import Engine
 from velostream.errors import SqlError
 from velostream.formats.json import _default as _json_default
 from velostream.plan.columns import output_columns
+from velostream.secrets import mask_props, mask_text
 from velostream.sql.ast import Statement
 from velostream.sql.parse import parse_script
 from velostream_kernel.agents.project import Project, ProjectError, StreamInfo
-from velostream.secrets import mask_props, mask_text
 
 MAX_ROWS = 10_000
 MAX_SECONDS = 60.0
