@@ -446,7 +446,8 @@ def _key_columns(job: Job) -> list[str]:
 
 def _bound_sources(stmt: Statement, count: int) -> None:
     """Bounded mode: a synthetic source without `count` makes `count` records; files stop
-    at their end instead of being watched."""
+    at their end instead of being watched; Kafka topics and Redis streams are read up to
+    where they end when the query starts."""
     props = stmt.properties
     for key, value in list(props.items()):
         if not key.endswith(".type"):
@@ -456,6 +457,9 @@ def _bound_sources(stmt: Statement, count: int) -> None:
             props[f"{prefix}count"] = str(count)
         if value.lower() == "file_source" and props.get(f"{prefix}watch", "").lower() == "true":
             props[f"{prefix}watch"] = "false"
+        stream_mode = props.get(f"{prefix}mode", "stream").lower() == "stream"
+        if value.lower() == "kafka_source" or (value.lower() == "redis_source" and stream_mode):
+            props.setdefault(f"{prefix}end", "latest-at-start")
 
 
 RowCallback = Callable[[list[dict]], Any]
