@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run
 from mcp import Client
+from mcp_project import run
 
 from velostream.engine import Engine
 from velostream.metrics import serve

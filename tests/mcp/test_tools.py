@@ -7,8 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from conftest import TRADES, run
 from mcp import Client
+from mcp_project import TRADES, run
 
 from velostream_kernel.agents.server import build_server, load_project
 

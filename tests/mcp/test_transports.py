@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import run
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp_project import run
 
 VELO = str(Path(sys.executable).parent / "velo")
 TOKEN = "s3cret-token"
