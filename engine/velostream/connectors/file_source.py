@@ -25,9 +25,10 @@ from velostream.connectors.common import (
 from velostream.errors import ConfigError
 from velostream.formats.csv import infer_column, split_rows
 from velostream.formats.json import convert_batch_decimals
-from velostream.formats.json_frame import jsonl_frame
+from velostream.formats.json_frame import ndjson_frame, uniform_jsonl_frame
 
 CHUNK_BYTES = 4 << 20  # read this much at a time: large enough for bulk decoding, bounded memory
+FRAME_CHUNK_BYTES = 8 << 20  # (DataFrames are compact: fewer, larger chunks cost less)
 FORMAT_ALIASES = {
     "jsonl": "jsonl",
     "json_lines": "jsonl",
@@ -93,9 +94,9 @@ class FileSource(Source):
         self.bounded = not self.watch
         self.poll_s = parse_duration_ms(props.get("polling.interval", "100ms")) / 1000
         self.batch_size = max(1, int(props.get("batch.size", "8192")))
-        # DataFrame slices (bulk-decoded JSON lines): a whole chunk (~4 MB) is usually one, as
+        # DataFrame slices (bulk-decoded JSON lines): a whole chunk (8 MB) is often one, as
         # each batch costs Polars a fixed ~1-3 ms
-        self.frame_size = max(1, int(props.get("batch.size", str(1 << 17))))
+        self.frame_size = max(1, int(props.get("batch.size", str(1 << 18))))
         self.delimiter = props.get("delimiter", ",") or ","
         self.quote = props.get("quote", '"') or '"'
         self.extractor = event_time_extractor(props)
@@ -191,7 +192,7 @@ class FileSource(Source):
             with open(path, "rb") as f:
                 rest = b""
                 while True:
-                    chunk = f.read(CHUNK_BYTES)
+                    chunk = f.read(FRAME_CHUNK_BYTES)
                     data = rest + chunk if rest else chunk
                     if not chunk:
                         cut = len(data)  # the last line may lack its newline
@@ -208,13 +209,18 @@ class FileSource(Source):
     def _frame_or_records(self, state: _FileState, data: bytes) -> list[Any]:
         """One chunk of complete lines as DataFrame slices, or as record batches."""
         data = _skip_bom(state, data)
-        frame = jsonl_frame(data, self._columns)
+        frame = uniform_jsonl_frame(data, self._columns)
+        lines = frame.height if frame is not None else None  # (one row per line, checked)
+        if frame is None:
+            frame = ndjson_frame(data)
         if frame is not None:
             frame = frame_with_system_columns(frame, self._offset, self.extractor)
         if frame is None:
             return self._slices(self._decode(state, data))
         state.pos += len(data)
-        state.lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if lines is None:
+            lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        state.lines += lines
         self._offset += frame.height
         n = self.frame_size
         return [frame.slice(i, n) for i in range(0, frame.height, n)]

@@ -370,8 +370,8 @@ def build_group_rows(
         f"        we = ws + {int(size)}",
         *("        " + b for b in body),
         "        emit({" + ", ".join(f"{n!r}: {v}" for n, v in out_vars) + "}, we)",
-        "        n += 1",
-        "    return n",
+        "        n += 1" if plan.having is not None else "",
+        "    return n" if plan.having is not None else "    return len(cols[0])",
     ]
     return define("\n".join(lines), compiler.env, "_rows")
 
