@@ -190,21 +190,17 @@ class FileSource(Source):
         for path in self._files:
             state = self._states.setdefault(path, _FileState(path))
             with open(path, "rb") as f:
-                rest = b""
                 while True:
-                    chunk = f.read(FRAME_CHUNK_BYTES)
-                    data = rest + chunk if rest else chunk
-                    if not chunk:
-                        cut = len(data)  # the last line may lack its newline
-                    else:
-                        cut = data.rfind(b"\n") + 1
-                    rest = data[cut:]
-                    if cut:
-                        for batch in self._frame_or_records(state, data[:cut]):
-                            yield batch
-                            await asyncio.sleep(0)
-                    if not chunk:
+                    data = f.read(FRAME_CHUNK_BYTES)
+                    if not data:
                         break
+                    if not data.endswith(b"\n"):
+                        # complete the last line (one copy; the file's last line may lack its
+                        # newline, and then this reads nothing more)
+                        data += f.readline()
+                    for batch in self._frame_or_records(state, data):
+                        yield batch
+                        await asyncio.sleep(0)
 
     def _frame_or_records(self, state: _FileState, data: bytes) -> list[Any]:
         """One chunk of complete lines as DataFrame slices, or as record batches."""
