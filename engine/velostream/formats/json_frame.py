@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Collection
+from typing import Any
 
 import orjson
 import polars as pl
@@ -149,7 +150,7 @@ def uniform_jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> p
         return None
     wanted = None if columns is None else {c.lower() for c in columns}
     checks: list[pl.Expr] = []
-    values: list[pl.Expr] = []
+    values: list[Any] = []  # expressions, or (field, its null test, value) to mask the nulls
     numbers: list[tuple[int, str]] = []  # (field, value column) of each number field
     kept: list[str] = []
     for i, (name, kind, prefix) in enumerate(zip(keys, types, prefixes, strict=True)):
@@ -164,14 +165,20 @@ def uniform_jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> p
             numbers.append((i, name if keep else f"\x00{i}"))
             values.append(value.alias(numbers[-1][1]))
         elif keep:
-            values.append(pl.when(~null).then(value).alias(name))
+            values.append((i, null, value.alias(name)))  # type: ignore[arg-type]
     try:
         names = [e.meta.output_name() for e in checks]
         res = dict(zip(names, fields.select(checks).row(0), strict=True))
-        frame = fields.select(values)
+        if not all(res[f"x{i}"] for i in range(n)):
+            return None
+        exprs = []
+        for v in values:
+            if isinstance(v, tuple):  # a string or boolean: null where its field is `null`
+                i, null, value = v
+                v = pl.when(~null).then(value) if res[f"n{i}"] else value
+            exprs.append(v)
+        frame = fields.select(exprs)
     except Exception:
-        return None
-    if not all(res[f"x{i}"] for i in range(n)):
         return None
     for i, col in numbers:
         if frame[col].null_count() != res[f"n{i}"]:
