@@ -172,6 +172,7 @@ class RedisSource(Source):
             return
         try:
             while not self._stopped:
+                _raise_if_cancelled()
                 if self.group:
                     block = None if pending or end is not None else self.block_ms
                     resp = await r.xreadgroup(
@@ -320,6 +321,7 @@ class RedisSource(Source):
         if self.poll_ms is None:
             return
         while not self._stopped:
+            _raise_if_cancelled()
             await asyncio.sleep(self.poll_ms / 1000)
             async for b in self._scan(False):
                 yield b
@@ -409,6 +411,15 @@ class RedisSource(Source):
             rec["_key"] = name
             out.append(rec)
         return out
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation redis-py swallowed: a command cancelled mid-flight (the job
+    stopping) can come back as an ordinary result, and the read loop would then wait forever
+    in a task that is being cancelled."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _raw(fields: Any) -> str:

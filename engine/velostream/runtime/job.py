@@ -23,6 +23,7 @@ from velostream.runtime.checkpoint import Checkpointer, checkpointer_for
 from velostream.runtime.pipeline import Leaf, Pipeline
 
 OutputFn = Callable[[list[dict]], Any]
+STOP_GRACE_S = 5.0  # how long a stopping job waits for each live source's reader to end
 
 
 @dataclass
@@ -500,4 +501,11 @@ class Job:
             stop_wait.cancel()
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # a source whose client swallows the cancellation must not keep the job from
+            # stopping: it gets a few seconds, then its connection is closed under it
+            done, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_S) if tasks else ((), ())
+            for t in done:  # retrieved, so asyncio does not log them (the job's error is raised)
+                if not t.cancelled():
+                    t.exception()
+            if stuck:
+                self.on_warning(f"job {self.name}: a source did not stop within {STOP_GRACE_S:g} s")
