@@ -31,7 +31,7 @@ from fastavro.read import SchemaResolutionError
 
 from velostream import values
 from velostream.errors import ConfigError
-from velostream.formats.codecs import CODECS, Codec, Record
+from velostream.formats.codecs import CODECS, Codec, Record, decimal_value
 from velostream.formats.schema_registry import (
     RegistryError,
     SchemaNotFound,
@@ -191,23 +191,7 @@ Prep = Callable[[Any], Any]
 
 def _to_decimal(v: Any, scale: int, precision: int | None, where: str) -> Decimal:
     """An engine value as a Decimal with exactly `scale` places, or ValueError (never rounds)."""
-    if isinstance(v, Decimal):
-        d = v
-    elif isinstance(v, bool):
-        raise ValueError(f"{where}: expected a decimal, got a boolean")
-    elif isinstance(v, int):
-        d = Decimal(v)
-    elif isinstance(v, float):
-        d = Decimal(repr(v))  # the shortest text that reads back as this float
-    elif isinstance(v, str):
-        try:
-            d = Decimal(v.strip())
-        except InvalidOperation:
-            raise ValueError(f"{where}: {v!r} is not a decimal number") from None
-    else:
-        raise ValueError(f"{where}: expected a decimal, got {type(v).__name__}")
-    if not d.is_finite():
-        raise ValueError(f"{where}: {d} cannot be written as an Avro decimal")
+    d = decimal_value(v, where)
     try:
         q = d.quantize(Decimal(1).scaleb(-scale), context=values.DEC_CTX)
     except InvalidOperation:

@@ -9,6 +9,7 @@ names and uses `decode_many` on whole fetched batches (so a codec can decode col
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -87,6 +88,29 @@ class JsonCodec(Codec):
     def encode(self, row: Record) -> bytes:
         """One row as compact JSON."""
         return dumps_row(row)
+
+
+def decimal_value(v: Any, where: str) -> Decimal:
+    """An engine value (DECIMAL, BIGINT, DOUBLE or decimal text) as a finite Decimal for an
+    encoder's decimal field, or a ValueError that names the field (`where`)."""
+    if isinstance(v, Decimal):
+        d = v
+    elif isinstance(v, bool):
+        raise ValueError(f"{where}: expected a decimal, got a boolean")
+    elif isinstance(v, int):
+        d = Decimal(v)
+    elif isinstance(v, float):
+        d = Decimal(repr(v))  # the shortest text that reads back as this float
+    elif isinstance(v, str):
+        try:
+            d = Decimal(v.strip())
+        except InvalidOperation:
+            raise ValueError(f"{where}: {v!r} is not a decimal number") from None
+    else:
+        raise ValueError(f"{where}: expected a decimal, got {type(v).__name__}")
+    if not d.is_finite():
+        raise ValueError(f"{where}: {d} is not a finite decimal")
+    return d
 
 
 # format name -> factory(props of the connector, with its prefix removed)

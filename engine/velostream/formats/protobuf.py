@@ -37,7 +37,7 @@ from google.protobuf.message import DecodeError, Message
 
 from velostream import values
 from velostream.errors import ConfigError
-from velostream.formats.codecs import CODECS, Codec, Record
+from velostream.formats.codecs import CODECS, Codec, Record, decimal_value
 
 FILE = "protobuf.file"
 FILE_ALIAS = "protobuf.schema.file"  # the Velostream dialect's spelling
@@ -297,27 +297,6 @@ def _as_str(v: Any, where: str) -> str:
     return out if isinstance(out, str) else str(v)
 
 
-def _as_decimal(v: Any, where: str) -> Decimal:
-    if isinstance(v, Decimal):
-        d = v
-    elif isinstance(v, bool):
-        raise ValueError(f"{where}: expected a decimal, got a boolean")
-    elif isinstance(v, int):
-        d = Decimal(v)
-    elif isinstance(v, float):
-        d = Decimal(repr(v))
-    elif isinstance(v, str):
-        try:
-            d = Decimal(v.strip())
-        except InvalidOperation:
-            raise ValueError(f"{where}: {v!r} is not a decimal number") from None
-    else:
-        raise ValueError(f"{where}: expected a decimal, got {type(v).__name__}")
-    if not d.is_finite():
-        raise ValueError(f"{where}: {d} is not a finite decimal")
-    return d
-
-
 def _scalar_coercer(f: FieldDescriptor, where: str) -> Callable[[Any], Any]:
     t = f.type
     if t in _INT_TYPES:
@@ -377,7 +356,7 @@ def _fill_timestamp(ts: Any, v: Any, where: str) -> None:
 
 
 def _fill_units(m: Any, v: Any, where: str) -> None:
-    d = _as_decimal(v, where)
+    d = decimal_value(v, where)
     exp = d.as_tuple().exponent
     assert isinstance(exp, int)
     if exp >= 0:
@@ -404,7 +383,7 @@ class _Encoder:
         if shape == "units":
             return lambda msg, v: _fill_units(msg, v, where)
         if shape == "value":
-            return lambda msg, v: setattr(msg, "value", format(_as_decimal(v, where), "f"))
+            return lambda msg, v: setattr(msg, "value", format(decimal_value(v, where), "f"))
         hit = self.cache.get(full)
         if hit is not None:
             return hit
