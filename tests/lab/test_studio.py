@@ -10,24 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    UI_TIMEOUT_MS,
-    _free_port,
-    _hermetic_env,
-    _stop,
-    _wait_until_up,
-    sync_api,
-    table_rows,
-)
+from lab_session import UI_TIMEOUT_MS, hermetic_env, lab_page, sync_api, table_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services.anthropic_stub import AnthropicStub, StubReply
@@ -73,61 +62,22 @@ def test_ask_insert_run_stop_from_jobs_panel(tmp_path: Path) -> None:
     root = tmp_path / "notebooks"
     root.mkdir()
     name = _notebook(root)
-    env = _hermetic_env(tmp_path / "env")
+    env = hermetic_env(tmp_path / "env")
     artifacts = _artifacts(tmp_path)
-    port, token = _free_port(), "velo-studio-test-token"
     log = tmp_path / "jupyter-lab.log"
     with AnthropicStub(api_key=KEY) as stub:
         env["ANTHROPIC_API_KEY"] = KEY
         env["ANTHROPIC_BASE_URL"] = stub.url
         env.pop("VELO_ASSISTANT_MODEL", None)
-        with log.open("w") as log_file:
-            server = subprocess.Popen(
-                [
-                    str(Path(sys.prefix) / "bin" / "jupyter"),
-                    "lab",
-                    "--allow-root",
-                    "--no-browser",
-                    "--ip=127.0.0.1",
-                    f"--port={port}",
-                    "--ServerApp.port_retries=0",
-                    f"--IdentityProvider.token={token}",
-                    f"--ServerApp.root_dir={root}",
-                    "--LabApp.news_url=None",
-                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                ],
-                cwd=root,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_until_up(server, f"{base}/api/status?token={token}", log)
-            with sync_api.sync_playwright() as p:
-                browser = p.chromium.launch_persistent_context(
-                    str(tmp_path / "chromium-profile"),
-                    executable_path=CHROMIUM,
-                    headless=True,
-                    args=CHROMIUM_ARGS,
-                    env=env,
-                    viewport={"width": 1500, "height": 1100},
-                )
-                try:
-                    page = browser.pages[0] if browser.pages else browser.new_page()
-                    page.set_default_timeout(UI_TIMEOUT_MS)
-                    try:
-                        _drive(page, f"{base}/lab/tree/{name}?token={token}", stub, artifacts)
-                    except Exception:
-                        page.screenshot(path=str(artifacts / "studio-failure.png"))
-                        print(f"\nfailure screenshot: {artifacts / 'studio-failure.png'}")
-                        print(f"jupyter lab log tail:\n{log.read_text()[-3000:]}")
-                        raise
-                finally:
-                    browser.close()
-        finally:
-            _stop(server)
+        with lab_page(
+            root,
+            env,
+            log,
+            artifacts / "studio-failure.png",
+            {"width": 1500, "height": 1100},
+            tmp_path / "chromium-profile",
+        ) as (page, url_of):
+            _drive(page, url_of(name), stub, artifacts)
         server_log = log.read_text()
         assert KEY not in server_log, "the API key showed up in the server log"
         # Stop in the sidebar closed the request, and the server cancelled the model call
