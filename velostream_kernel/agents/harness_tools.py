@@ -13,9 +13,9 @@ from velostream.testing.generator import generate_rows
 from velostream.testing.report import to_dict
 from velostream.testing.runner import run_spec_async
 from velostream.testing.schema import load_schema, parse_schema_dict
-from velostream.testing.spec import find_spec, parse_spec
+from velostream.testing.spec import find_spec, load_spec, parse_spec
 from velostream_kernel.agents.project import Project
-from velostream_kernel.agents.tools import MAX_ROWS, ToolError, _paths_inside, json_rows
+from velostream_kernel.agents.tools import MAX_ROWS, ToolError, json_rows, paths_inside
 
 
 def _yaml(value: dict[str, Any] | str, what: str) -> Any:
@@ -71,11 +71,12 @@ async def run_test(
         sql = sql_path.read_text(encoding="utf-8")
     assert sql is not None
     for stmt in parse_script(sql).statements:  # sinks and sources stay inside the project
-        _paths_inside(project, stmt.properties)
+        paths_inside(project, stmt.properties)
     if spec is not None and spec_file is not None:
         raise ToolError("give either spec (a mapping or YAML text) or spec_file, not both")
     if spec is not None:
-        data, base, where = _yaml(spec, "spec"), project.root, "spec"
+        base = project.root
+        parsed = parse_spec(_yaml(spec, "spec"), base, "spec")
     else:
         found = project.inside(spec_file) if spec_file else (sql_path and find_spec(sql_path))
         if not found or not Path(found).is_file():
@@ -83,9 +84,8 @@ async def run_test(
                 "no test spec: give spec (YAML text) or spec_file"
                 + (" (none found beside the SQL file)" if sql_path else "")
             )
-        data = yaml.safe_load(Path(found).read_text(encoding="utf-8"))
-        base, where = Path(found).parent, str(Path(found).relative_to(project.root))
-    parsed = parse_spec(data, base, where)
+        base = Path(found).parent
+        parsed = load_spec(found)
     for inp in parsed.all_inputs().values():
         if inp.data_file is not None:
             project.inside(inp.data_file)

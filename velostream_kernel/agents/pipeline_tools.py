@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from velostream.engine import Engine
 from velostream.sql.parse import parse_script
 from velostream_kernel.agents.project import Project
-from velostream_kernel.agents.tools import ToolError, _paths_inside
+from velostream_kernel.agents.tools import ToolError, paths_inside, referenced
 from velostream_kernel.pipelines.deploy import DeployError, check_name, deploy
 from velostream_kernel.pipelines.parameters import KERNEL_NAME
 from velostream_kernel.pipelines.registry import Registry, RegistryError
@@ -62,7 +62,7 @@ def deploy_query(
     if not kinds & {"create_stream", "create_table", "insert"}:
         raise ToolError("a pipeline needs a CREATE STREAM|TABLE .. AS SELECT or INSERT statement")
     for stmt in script.statements:
-        _paths_inside(project, stmt.properties)
+        paths_inside(project, stmt.properties)
     errors = Engine().validate_statements(script.statements)
     if errors:
         missing = _declared_elsewhere(project, script.statements)
@@ -90,15 +90,12 @@ def deploy_query(
 def _declared_elsewhere(project: Project, statements: list[Any]) -> str:
     """Which of the statements' inputs the project declares in another file (a deployed
     pipeline must declare its own sources)."""
-    from sqlglot import exp
-
-    names = set()
-    for stmt in statements:
-        if stmt.query is not None:
-            for t in stmt.query.find_all(exp.Table):
-                name = t.name.lower()
-                if f"{name}.type" not in stmt.properties and name in project.streams:
-                    names.add(name)
+    names = {
+        name
+        for stmt in statements
+        for name in referenced(stmt)
+        if f"{name}.type" not in stmt.properties and name in project.streams
+    }
     if not names:
         return ""
     where = ", ".join(f"{n} ({project.streams[n].file})" for n in sorted(names))

@@ -52,7 +52,8 @@ def list_streams(project: Project) -> dict[str, Any]:
     }
 
 
-def _referenced(stmt: Statement) -> list[str]:
+def referenced(stmt: Statement) -> list[str]:
+    """The names a statement's query reads (FROM and JOIN), lower case."""
     target = stmt.explained if stmt.kind == "explain" and stmt.explained else stmt
     if target.query is None:
         return []
@@ -69,7 +70,7 @@ def _sandboxed(project: Project, stmt: Statement, seen: set[str]) -> tuple[State
     if target:  # a derived stream run for a query: its output stays in memory
         props = {k: v for k, v in props.items() if not k.startswith(target + ".")}
     deps: list[Statement] = []
-    for name in _referenced(stmt):
+    for name in referenced(stmt):
         if f"{name}.type" in props or name not in project.streams:
             continue
         info = project.streams[name]
@@ -81,11 +82,11 @@ def _sandboxed(project: Project, stmt: Statement, seen: set[str]) -> tuple[State
             deps.append(dep)
         elif info.kind == "source":
             props.update({f"{name}.{k}": v for k, v in _source_props(info).items()})
-    stmt.properties = _paths_inside(project, props)
+    stmt.properties = paths_inside(project, props)
     return stmt, deps
 
 
-def _paths_inside(project: Project, props: dict[str, str]) -> dict[str, str]:
+def paths_inside(project: Project, props: dict[str, str]) -> dict[str, str]:
     """Properties with every file path (`path`, `*.path`, `*.file`) made absolute inside the
     project folder; a path that leaves it is a ProjectError."""
     out = dict(props)

@@ -357,19 +357,25 @@ def parse_schema_dict(d: Any, where: str = "schema") -> Schema:
     )
 
 
-def load_schema(path: str | Path) -> Schema:
-    """Read a `*.schema.yaml` (or `.json`) file."""
+def read_yaml_file(p: Path, what: str, error: type[ValueError]) -> Any:
+    """A YAML file's data; a missing file or bad YAML is `error` naming the file (and the line
+    and column of the YAML error)."""
     import yaml
 
-    p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text())
+        return yaml.safe_load(p.read_text())
     except FileNotFoundError:
-        raise SchemaError(f"{p}: no such schema file") from None
+        raise error(f"{p}: no such {what} file") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise SchemaError(f"{p}{at}: not valid YAML: {getattr(e, 'problem', e)}") from None
+        raise error(f"{p}{at}: not valid YAML: {getattr(e, 'problem', e)}") from None
+
+
+def load_schema(path: str | Path) -> Schema:
+    """Read a `*.schema.yaml` (or `.json`) file."""
+    p = Path(path)
+    data = read_yaml_file(p, "schema", SchemaError)
     schema = parse_schema_dict(data, str(p))
     if not schema.name:
         schema.name = p.name.split(".")[0]

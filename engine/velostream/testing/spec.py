@@ -33,7 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from velostream.testing.generator import DEFAULT_NOW_MS, TimeSimulation, resolve_time
-from velostream.testing.schema import Schema, SchemaError, load_schema, parse_schema_dict
+from velostream.testing.schema import (
+    Schema,
+    SchemaError,
+    load_schema,
+    parse_schema_dict,
+    read_yaml_file,
+)
 
 
 class SpecError(ValueError):
@@ -461,18 +467,8 @@ def _query(q: Any, base: Path, where: str) -> QuerySpec:
 
 def load_spec(path: str | Path) -> TestSpec:
     """Read a `.test.yaml` file."""
-    import yaml
-
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such spec file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise SpecError(f"{p}{at}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    spec = parse_spec(data, p.parent, f"{p}: spec")
+    spec = parse_spec(read_yaml_file(p, "spec", SpecError), p.parent, f"{p}: spec")
     spec.path = p
     return spec
 
