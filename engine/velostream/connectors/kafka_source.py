@@ -93,7 +93,16 @@ def _unpack_batches(self: Any, fetcher: Any) -> Any:
         if batch.is_control_batch:
             self.next_fetch_offset = batch.next_offset
             continue
-        recs = list(batch)
+        # With the cyclic GC on, decoding a batch costs several times more: every record is a
+        # tracked object and the allocations set off collections that scan the whole heap
+        # (measured: 1.5 us a record with it, 0.27 us without). The records are acyclic.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            recs = list(batch)
+        finally:
+            if paused:
+                gc.enable()
         if recs and recs[0].offset < self.next_fetch_offset:
             start = self.next_fetch_offset
             recs = [r for r in recs if r.offset >= start]
@@ -193,6 +202,7 @@ class KafkaSource(Source):
         self._positions: dict[tuple[str, int], int] = {}  # next offset this instance reads
         self._stopped = False
         self._pending: list[Any] = []  # decoded slices of the last fetch not handed over yet
+        self._columns: list[str] | None = None  # fields bulk-decoded frames need (None: all)
 
     # -- job wiring ------------------------------------------------------------------------
 
@@ -556,6 +566,13 @@ class KafkaSource(Source):
             if paused:
                 gc.enable()
 
+    def decode_only(self, columns: list[str] | None) -> None:
+        """DataFrames (`frames`) need hold only these fields of the JSON values (and the event
+        time field); None: every field. Values are checked to be valid JSON all the same."""
+        if columns is not None and self.extractor is not None:
+            columns = [*columns, self.extractor.field]
+        self._columns = columns
+
     def _frame(self, msgs: list[Any], partitions: list[int]) -> Any | None:
         """The fetch as one DataFrame with the system columns, or None (record path)."""
         import polars as pl
@@ -566,10 +583,11 @@ class KafkaSource(Source):
         if None in values or any(map(_HEADERS, msgs)):
             return None
         raw = b"\n".join(values)
-        if raw.count(b"\n") != len(values) - 1:
+        n = len(values)
+        if raw.count(b"\n") != n - 1:
             return None  # a value spans lines: each must be decoded alone
-        frame = jsonl_frame(raw)
-        if frame is None or frame.height != len(values):
+        frame = jsonl_frame(raw, self._columns)
+        if frame is None or frame.height != n:
             return None
         ts = pl.Series("_timestamp", list(map(_TIMESTAMP, msgs)), dtype=pl.Int64)
         if self.extractor is None:
@@ -579,19 +597,24 @@ class KafkaSource(Source):
             if event_time is None:
                 return None
         keys = list(map(_KEY, msgs))
-        if keys.count(None) != len(keys):
+        if keys.count(None) != n:
             key_col = pl.Series(
                 "_key", [k.decode("utf-8", "replace") if k is not None else None for k in keys]
             )
         else:
-            key_col = pl.Series("_key", [None] * len(keys), dtype=pl.Null)
-        cols = [
-            event_time,
-            ts,
-            pl.Series("_offset", list(map(_OFFSET, msgs)), dtype=pl.Int64),
-            pl.Series("_partition", partitions, dtype=pl.Int64),
-            key_col,
-        ]
+            key_col = pl.repeat(None, n, dtype=pl.Null, eager=True).alias("_key")
+        p0 = partitions[0]
+        first, last = msgs[0].offset, msgs[-1].offset
+        if partitions[-1] == p0 and partitions.count(p0) == n:
+            part_col = pl.repeat(p0, n, dtype=pl.Int64, eager=True).alias("_partition")
+            if last - first == n - 1:  # no gaps (compaction, transaction markers) in between
+                offsets = pl.int_range(first, last + 1, dtype=pl.Int64, eager=True)
+            else:
+                offsets = pl.Series(list(map(_OFFSET, msgs)), dtype=pl.Int64)
+        else:
+            part_col = pl.Series("_partition", partitions, dtype=pl.Int64)
+            offsets = pl.Series(list(map(_OFFSET, msgs)), dtype=pl.Int64)
+        cols = [event_time, ts, offsets.alias("_offset"), part_col, key_col]
         if self.key_field:
             cols.append(key_col.alias(self.key_field))
         return frame.with_columns(cols)
