@@ -74,6 +74,8 @@ def test_only_the_asked_columns_but_every_field_checked() -> None:
         b'{"a":"x"}\n{"a":"x"y"}\n',  # a quote inside a string: not JSON
         b'{"a":"x"}\n{"a":"\tx"}\n',  # a control character inside a string: not JSON
         b'{"a":"x"}\n{"a":"x\\"y"}\n',  # an escape: orjson unescapes, this reader does not
+        b'{"a":"x"}\n{"a":"x\\ny"}\n',  # (an escape that leaves the quotes as they are)
+        b'{"a":"x","b":1}\n{"a":"\\u00e9","b":1}\n',
         b'{"a":1,"b":2}\n{"a":1}\n',  # a missing field
         b'{"a":1,"b":2}\n{"b":1,"a":2}\n',  # another key order
         b'{"a":1}\n{"a":1} \n',  # trailing space
@@ -90,10 +92,54 @@ def test_only_the_asked_columns_but_every_field_checked() -> None:
         b'{"a":1}\r\n{"a":2}\r\n',  # CRLF
         b'{"a":"1.5"}\n{"a":"1.50"}\n',  # decimals of two scales
         b'{"a":"1.5"}\n{"a":"x.y"}\n',  # a decimal among strings
+        # the sign checks run only when the chunk holds that sign: each input holds it once
+        b'{"a":1}\n{"a":-05}\n',  # a leading zero after a minus: not JSON
+        b'{"a":1,"s":"x"}\n{"a":-00,"s":"y"}\n',
+        b'{"a":1,"b":2}\n{"a":2,"b":+7}\n',  # a plus sign in the last field
+        # a decimal string only on a later line, among text: the record path mixes the two
+        b'{"a":"x"}\n{"a":"1.5"}\n',
+        b'{"a":"x"}\n{"a":"-1.5"}\n',
+        b'{"n":1,"a":"zz"}\n{"n":2,"a":"0.5"}\n',
+        # control characters other than the newline (each would be kept inside the string)
+        b'{"a":"x"}\n{"a":"x\ry"}\n',
+        b'{"a":"x"}\n{"a":"x\x00y"}\n',
+        b'{"a":"x"}\n{"a":"\x1f"}\n',
+        b'{"a":"x","b":1}\n{"a":"x\x0b","b":1}\n',
     ],
 )
 def test_declines(raw: bytes) -> None:
     assert uniform_jsonl_frame(raw) is None
+
+
+def test_signs_and_zeros_that_are_json() -> None:
+    raw = b'{"a":-7,"b":0,"s":"-"}\n{"a":-0,"b":10,"s":"+"}\n{"a":-10,"b":-1,"s":"x"}\n'
+    frame = uniform_jsonl_frame(raw)  # (`-0` is JSON: the integer 0)
+    assert frame is not None
+    assert frame.rows() == [(-7, 0, "-"), (0, 10, "+"), (-10, -1, "x")]
+    assert_same(frame, raw)
+
+
+def test_decimal_strings_on_later_lines_and_text_that_only_looks_numeric() -> None:
+    # every value a decimal of one scale, the first line's the largest: still a DECIMAL column
+    raw = b'{"p":"9.50","s":"b"}\n{"p":"-0.25","s":"1x"}\n{"p":"10.00","s":""}\n'
+    frame = uniform_jsonl_frame(raw)
+    assert frame is not None
+    assert frame.rows() == [
+        (Decimal("9.50"), "b"),
+        (Decimal("-0.25"), "1x"),
+        (Decimal("10.00"), ""),
+    ]
+    assert_same(frame, raw)
+    # the same decimal column left out of the frame: no decimal check for it, the rest exact
+    frame = uniform_jsonl_frame(raw, ["s"])
+    assert frame is not None and frame.rows() == [("b",), ("1x",), ("",)]
+
+
+def test_delete_and_non_ascii_characters_are_kept_as_orjson_reads_them() -> None:
+    raw = '{"a":"x\x7f","é":"ü€"}\n{"a":"","é":"😀"}\n'.encode()
+    frame = uniform_jsonl_frame(raw)
+    assert frame is not None
+    assert_same(frame, raw)
 
 
 def test_declined_uniform_chunk_still_read_exactly_or_declined() -> None:
