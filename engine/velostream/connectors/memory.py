@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator, Callable
+from operator import itemgetter
 from typing import Any
 
 from velostream.connectors.base import SYSTEM_COLUMNS, Record, Sink, Source
@@ -16,6 +17,7 @@ from velostream.connectors.common import (
     now_ms,
     stamp_records,
 )
+from velostream.connectors.row_columns import typed_series
 from velostream.formats.json import shape_row
 
 
@@ -66,6 +68,7 @@ class MemorySource(Source):
         self.frame_size = max(1, int(props.get("batch.size", "65536")))
         self.extractor = event_time_extractor(props)
         self.bad = malformed_policy(name, self.errors, self.on_warning, props)
+        self._columns: list[str] | None = None  # decode_only: the fields a query reads
 
     def known_columns(self) -> list[str] | None:
         """Column names of the first row (or of the Arrow/Polars schema)."""
@@ -76,8 +79,21 @@ class MemorySource(Source):
             return [k for k in self.data[0] if not k.startswith("_")]
         return []
 
+    def decode_only(self, columns: list[str] | None) -> None:
+        """DataFrames (`frames`) need hold only these fields (and the event time field);
+        None: every field."""
+        if columns is not None and self.extractor is not None:
+            columns = [*columns, self.extractor.field]
+        self._columns = columns
+
     def frames(self) -> AsyncIterator[Any]:
-        """Polars or Arrow data as DataFrame slices (with system columns); lists as records."""
+        """Polars or Arrow data as DataFrame slices (with system columns); lists of dicts as
+        DataFrames where every column read holds one type, else as records."""
+        if isinstance(self.data, list | tuple):
+            first = self.data[0] if self.data else None
+            if not isinstance(first, dict) or {"_event_time", "_timestamp"} & first.keys():
+                return self.batches()
+            return self._dict_frames(self.data)
         frame = _as_polars(self.data)
         if frame is None or {"_event_time", "_timestamp"} & set(frame.columns):
             return self.batches()
@@ -89,59 +105,116 @@ class MemorySource(Source):
             part = frame.slice(start, self.frame_size)
             out = frame_with_system_columns(part, offset, self.extractor)
             if out is None:  # event times the record path must read one by one
-                rows = part.to_arrow().to_pylist()
-                out = stamp_records(
-                    rows,
-                    offset,
-                    self.extractor,
-                    self.bad,
-                    lambda i, s=start: f"{self.name}:row {s + i + 1}",
-                    None,
-                )
+                out = self._stamped(part.to_arrow().to_pylist(), start, offset)
                 offset += len(out)
             else:
                 offset += out.height
             yield out
             await asyncio.sleep(0)
 
+    async def _dict_frames(self, data: list[Record] | tuple[Record, ...]) -> AsyncIterator[Any]:
+        keys = self._frame_keys(data[0])
+        offset = 0
+        for start in range(0, len(data), self.frame_size):
+            rows = data[start : start + self.frame_size]
+            frame = _dicts_frame(rows, keys, self._columns is None) if keys is not None else None
+            out = (
+                None if frame is None else frame_with_system_columns(frame, offset, self.extractor)
+            )
+            if out is None:  # mixed types, missing fields, Decimals, ...: the record path
+                out = self._stamped(_copies(rows), start, offset)
+                offset += len(out)
+            else:
+                offset += out.height
+            yield out
+            await asyncio.sleep(0)
+
+    def _frame_keys(self, first: Record) -> list[str] | None:
+        """The keys of the first row that hold the fields read (all keys when every field is
+        read), or None when a field read is not among them (rows may differ: records)."""
+        if not all(isinstance(k, str) for k in first):
+            return None
+        if self._columns is None:
+            return list(first)
+        lower: dict[str, list[str]] = {}
+        for k in first:
+            lower.setdefault(k.lower(), []).append(k)
+        keys: list[str] = []
+        for name in dict.fromkeys(self._columns):
+            if name in SYSTEM_COLUMNS:
+                continue
+            if name in first:
+                keys.append(name)
+                continue
+            match = lower.get(name.lower(), [])
+            if len(match) != 1:
+                return None
+            keys.append(match[0])
+        return keys
+
     async def batches(self) -> AsyncIterator[list[Record]]:  # type: ignore[override]
         """The rows in order, batch.size at a time (copies: the caller's rows stay as given)."""
         data = self.data
-        if not isinstance(data, list | tuple):
+        fresh = not isinstance(data, list | tuple)
+        if fresh:
             data = to_records(data)  # Arrow / Polars rows are fresh dicts already
-            copy = False
-        else:
-            copy = True
         offset = 0
         for start in range(0, len(data), self.batch_size):
             rows = data[start : start + self.batch_size]
-            was_enabled = gc.isenabled()
-            gc.disable()  # many small dicts with no cycles: skip needless collections
-            try:
-                if copy:
-                    try:
-                        chunk = [r.copy() for r in rows]
-                    except AttributeError:
-                        chunk = to_records(rows)  # raises a clear TypeError for a non-dict
-                else:
-                    chunk = list(rows)
-                if self.extractor is not None:
-                    kept = stamp_records(
-                        chunk,
-                        offset,
-                        self.extractor,
-                        self.bad,
-                        lambda i, s=start: f"{self.name}:row {s + i + 1}",
-                        None,
-                    )
-                else:
-                    kept = _stamp_given(chunk, offset)
-            finally:
-                if was_enabled:
-                    gc.enable()
+            kept = self._stamped(list(rows) if fresh else _copies(rows), start, offset)
             offset += len(kept)
             yield kept
             await asyncio.sleep(0)
+
+    def _stamped(self, chunk: list[Record], start: int, offset: int) -> list[Record]:
+        """Fresh record dicts of rows start.. with their system columns (bad event times
+        reported and dropped); offsets count on from `offset`."""
+        was_enabled = gc.isenabled()
+        gc.disable()  # many small dicts with no cycles: skip needless collections
+        try:
+            if self.extractor is None:
+                return _stamp_given(chunk, offset)
+            return stamp_records(
+                chunk,
+                offset,
+                self.extractor,
+                self.bad,
+                lambda i: f"{self.name}:row {start + i + 1}",
+                None,
+            )
+        finally:
+            if was_enabled:
+                gc.enable()
+
+
+def _copies(rows: list[Record] | tuple[Record, ...]) -> list[Record]:
+    """Shallow copies of the caller's rows (a clear TypeError for one that is not a dict)."""
+    try:
+        return [r.copy() for r in rows]
+    except AttributeError:
+        return to_records(rows)
+
+
+def _dicts_frame(
+    rows: list[Record] | tuple[Record, ...], keys: list[str], whole: bool
+) -> Any | None:
+    """The fields `keys` of the rows as a DataFrame of typed columns, or None when a row lacks
+    one, is not a dict, or a column mixes types (row_columns.typed_series). `whole`: the keys
+    are all the first row's, and every row must have exactly them."""
+    import polars as pl
+
+    columns = []
+    try:
+        for key in keys:
+            s = typed_series(key, list(map(itemgetter(key), rows)))
+            if s is None:
+                return None
+            columns.append(s)
+    except (KeyError, TypeError):
+        return None
+    if whole and set(map(len, rows)) != {len(keys)}:
+        return None  # a row with more fields than the first: SELECT * would lose them
+    return pl.DataFrame(columns) if columns else pl.DataFrame(height=len(rows))
 
 
 def _as_polars(data: Any) -> Any | None:

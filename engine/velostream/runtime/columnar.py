@@ -10,17 +10,15 @@ row path computes it, so the batch is declined (None) and runs row by row instea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
+from velostream.connectors.row_columns import typed_series
 from velostream.runtime.codegen import _ci_get
 
 # Kinds of a column: every non-NULL value is of that Python type.
 INT, FLOAT, STR, BOOL, DEC, NULL = "int", "float", "str", "bool", "dec", "null"
-_PY_KIND = {int: INT, float: FLOAT, str: STR, bool: BOOL, Decimal: DEC}
-_NONE = type(None)
 INT64_LIMIT = 2**63
 
 
@@ -45,38 +43,16 @@ def rows_to_columns(rows: list[dict], names: list[str]) -> Columns | None:
     """The fields `names` of record dicts as typed columns, or None when a column mixes kinds."""
     data: dict[str, pl.Series] = {}
     kinds: dict[str, str] = {}
-    scales: dict[str, int] = {}
     for name in names:
-        values = _column_values(rows, name)
-        types = set(map(type, values))
-        types.discard(_NONE)
-        if not types:
-            kinds[name] = NULL
-            data[name] = pl.Series(name, values, dtype=pl.Null)
-            continue
-        if len(types) != 1:
+        s = typed_series(name, _column_values(rows, name))
+        if s is None:
             return None
-        kind = _PY_KIND.get(types.pop())
-        if kind is None:
-            return None
-        try:
-            if kind == INT:
-                s = pl.Series(name, values, dtype=pl.Int64, strict=True)
-            elif kind == FLOAT:
-                s = pl.Series(name, values, dtype=pl.Float64, strict=True)
-            elif kind == STR:
-                s = pl.Series(name, values, dtype=pl.String, strict=True)
-            elif kind == BOOL:
-                s = pl.Series(name, values, dtype=pl.Boolean, strict=True)
-            else:
-                # Python Decimals convert to Polars at ~4 us each, slower than the row path.
-                return None
-        except (TypeError, OverflowError, ValueError, pl.exceptions.PolarsError):
-            return None  # e.g. an int beyond 64 bits
-        kinds[name] = kind
+        kinds[name] = _DTYPE_KIND[s.dtype]
         data[name] = s
-    return Columns(pl.DataFrame(data), kinds, scales)
+    return Columns(pl.DataFrame(data), kinds, {})
 
+
+_DTYPE_KIND = {pl.Int64: INT, pl.Float64: FLOAT, pl.String: STR, pl.Boolean: BOOL, pl.Null: NULL}
 
 _INT_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
 

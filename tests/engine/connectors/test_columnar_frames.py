@@ -164,8 +164,89 @@ def test_memory_polars_and_arrow_frames() -> None:
         assert [r["_offset"] for r in rows] == [0, 1, 2]
 
 
-def test_memory_list_frames_are_records() -> None:
-    src = create_source("m", {}, memory={"m": [{"x": 1}]})
-    batches = collect(src, frames=True)
-    assert isinstance(batches[0], list) and batches[0][0]["x"] == 1
+def _list_source(rows: list, props: dict | None = None, columns: list[str] | None = None):
+    props = {"event.time.field": "ts"} if props is None else props
+    src = create_source("m", props, memory={"m": rows})
+    if columns is not None:
+        src.decode_only(columns)
+    return src
+
+
+def test_uniform_dicts_come_as_frames_with_the_record_path_values() -> None:
+    rows = [
+        {"k": f"k{i % 7}", "v": i * 3, "f": i / 4, "b": i % 2 == 0, "n": None, "ts": 10 * i}
+        for i in range(50)
+    ]
+    rows[3]["v"] = None  # a NULL among ints stays an int column
+    props = {"event.time.field": "ts", "batch.size": "16"}
+    frames = collect(_list_source(rows, props), frames=True)
+    assert len(frames) == 4 and all(isinstance(b, pl.DataFrame) for b in frames)
+    assert frames[0].schema["v"] == pl.Int64 and frames[0].schema["b"] == pl.Boolean
+    got = as_rows(frames)
+    same(got, as_rows(collect(_list_source(rows, props), frames=False)))
+    assert [r["_offset"] for r in got] == list(range(50))
+    assert [r["_event_time"] for r in got] == [10 * i for i in range(50)]
+    assert got[3]["v"] is None and got[4]["v"] == 12
+    assert "_offset" not in rows[0]  # the caller's dicts are left as they were
+
+
+def test_decode_only_builds_just_the_fields_read_matched_by_case() -> None:
+    rows = [
+        {"Key": "a", "v": 1, "other": [1, 2], "ts": 5},
+        {"Key": "b", "v": 2, "other": {}, "ts": 6},
+    ]
+    frames = collect(_list_source(rows, columns=["_event_time", "key", "v"]), frames=True)
+    assert isinstance(frames[0], pl.DataFrame)
+    assert {"Key", "v", "ts"} <= set(frames[0].columns) and "other" not in frames[0].columns
+    assert frames[0]["Key"].to_list() == ["a", "b"]
+
+
+# Each chunk below cannot be one typed column per field: it must come as records, with exactly
+# the values the record path gives (a lenient conversion would turn True into 1, 1.5 into 1,
+# drop a field a later row adds, or lose a Decimal's scale).
+MIXED_CHUNKS = {
+    "bool among ints": [{"v": 1, "ts": 1}, {"v": True, "ts": 2}],
+    "float among ints": [{"v": 1, "ts": 1}, {"v": 1.5, "ts": 2}],
+    "int among floats": [{"v": 1.5, "ts": 1}, {"v": 2, "ts": 2}],
+    "text among ints": [{"v": 1, "ts": 1}, {"v": "2", "ts": 2}],
+    "decimals": [{"v": Decimal("1.50"), "ts": 1}, {"v": Decimal("2.250"), "ts": 2}],
+    "int beyond 64 bits": [{"v": 1, "ts": 1}, {"v": 2**70, "ts": 2}],
+    "a row without the field": [{"v": 1, "ts": 1}, {"ts": 2}],
+    "a row with one more field": [{"v": 1, "ts": 1}, {"v": 2, "ts": 2, "w": "extra"}],
+    "a nested value": [{"v": [1], "ts": 1}, {"v": [2], "ts": 2}],
+}
+
+
+@pytest.mark.parametrize("case", sorted(MIXED_CHUNKS))
+def test_mixed_chunks_come_as_records_with_the_record_path_values(case: str) -> None:
+    clean = [{"v": 7, "ts": 0}, {"v": 8, "ts": 0}]
+    rows = clean + MIXED_CHUNKS[case] + clean
+    props = {"event.time.field": "ts", "batch.size": "2"}
+    batches = collect(_list_source(rows, props), frames=True)
+    assert [isinstance(b, pl.DataFrame) for b in batches] == [True, False, True]
+    got = as_rows(batches)
+    same(got, as_rows(collect(_list_source(rows, props), frames=False)))
+    assert [r["_offset"] for r in got] == list(range(6))
+    assert [(k, type(v)) for k, v in got[3].items() if not k.startswith("_")] == [
+        (k, type(v)) for k, v in rows[3].items()
+    ]
+
+
+def test_a_bad_event_time_in_a_list_is_reported_and_the_rest_kept() -> None:
+    rows = [{"v": 1, "ts": 1}, {"v": 2, "ts": "soon"}, {"v": 3, "ts": 3}]
+    src = _list_source(rows, {"event.time.field": "ts", "batch.size": "8"})
+    got = as_rows(collect(src, frames=True))
+    assert [r["v"] for r in got] == [1, 3] and [r["_offset"] for r in got] == [0, 1]
+    assert src.errors.malformed == 1 and "m:row 2" in src.errors.reports[0]
+
+
+def test_a_row_that_is_not_a_dict_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="memory rows must be dicts, got int"):
+        collect(_list_source([{"v": 1, "ts": 1}, 5]), frames=True)
+
+
+def test_rows_carrying_their_own_event_times_stay_records() -> None:
+    rows = [{"v": 1, "_event_time": 40}, {"v": 2, "_event_time": 41}]
+    batches = collect(_list_source(rows, {}), frames=True)
+    assert isinstance(batches[0], list) and [r["_event_time"] for r in batches[0]] == [40, 41]
     assert pa is not None

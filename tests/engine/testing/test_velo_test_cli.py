@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
-from anthropic_stub import StubReply, anthropic_stub
 from click.testing import CliRunner, Result
+from services.anthropic_stub import StubReply, anthropic_stub
 
 from velostream.cli import main
 from velostream.testing.generator import generate_rows
