@@ -5,7 +5,8 @@ Source (`'<name>.type' = 'kafka_source'`): `topic` (default: the source name), `
 (`earliest` | `latest` | a timestamp: epoch ms or ISO 8601), `end` (`latest-at-start` or
 `partition:offset,...`: a bounded read), `format` (json default), `key.field`, `on.error` (skip |
 fail | dead_letter with `dead.letter.topic` or `dead.letter.path`), `fetch.max.records`,
-`fetch.max.wait.ms`, `partitions` (a subset to read), `repartition`, security keys.
+`fetch.max.wait.ms`, `isolation.level` (`read_uncommitted` | `read_committed`), `partitions` (a
+subset to read), `repartition`, security keys.
 
 Sink (`'<name>.type' = 'kafka_sink'`): `topic` (default: the sink name), `bootstrap.servers`,
 `format`, `key.field`, `acks` (`0` | `1` | `all`), `compression.type` (`none` | `gzip` | `snappy`
@@ -86,6 +87,12 @@ SOURCE_PROPS: tuple[PropSpec, ...] = (
     PropSpec("dead.letter.topic", help="topic for malformed messages (on.error = dead_letter)"),
     PropSpec("fetch.max.records", default="10000", help="most messages per fetch"),
     PropSpec("fetch.max.wait.ms", default="20", help="longest wait for a fetch to fill"),
+    PropSpec(
+        "isolation.level",
+        default="read_uncommitted",
+        choices=("read_uncommitted", "read_committed"),
+        help="read_committed: only messages of committed transactions",
+    ),
     PropSpec("partitions", help="read only these partitions, e.g. '0,2' (no consumer group)"),
     PropSpec(
         "enable.auto.commit",

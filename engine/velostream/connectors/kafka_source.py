@@ -113,6 +113,20 @@ def _flat(got: dict[Any, list[Any]]) -> dict[Any, list[Any]]:
     return out
 
 
+def _last_offsets(batch: Any) -> dict[int, int]:
+    """The last offset of each partition in a batch; a frame of one partition (the usual
+    case) without checkpoint.partition_offsets' group_by."""
+    from velostream.runtime.checkpoint import partition_offsets
+
+    if isinstance(batch, list):
+        return partition_offsets(batch)
+    parts = batch.get_column("_partition")
+    p = parts.min()
+    if p is None or p != parts.max():
+        return partition_offsets(batch)
+    return {p: batch.get_column("_offset").max()}
+
+
 def position(topic: str, partition: int, offset: int) -> str:
     """How a message is named in error reports: topic/partition@offset."""
     return f"{topic}/{partition}@{offset}"
@@ -288,6 +302,7 @@ class KafkaSource(Source):
             "check_crcs": False,
             "auto_offset_reset": self.reset if isinstance(self.reset, str) else "earliest",
             "fetch_max_wait_ms": self.max_wait_ms,
+            "isolation_level": self.props.get("isolation.level", "read_uncommitted").lower(),
             "max_partition_fetch_bytes": 4 << 20,
             "fetch_max_bytes": 64 << 20,
             "session_timeout_ms": int(self.props.get("session.timeout.ms", "10000")),
@@ -760,11 +775,9 @@ class KafkaSource(Source):
 
     async def ack(self, batch: Any) -> None:
         """The job has handed the output of `batch` to its sinks."""
-        from velostream.runtime.checkpoint import partition_offsets
-
         if not len(batch):
             return
-        for p, off in partition_offsets(batch).items():
+        for p, off in _last_offsets(batch).items():
             if off + 1 > self._processed.get(p, -1):
                 self._processed[p] = off + 1
         if self.txn_sinks:  # each batch's output and (stateless) offsets: one transaction

@@ -1,0 +1,275 @@
+"""kafka_source's bulk path (a fetch's JSON values to one DataFrame) against a real broker:
+compressed record batches, headers among many messages, a read that starts inside a batch,
+offset gaps left by transaction markers, a slice that spans partitions. Each
+aggregate is checked against sums worked out here from the produced messages, and a spy on
+`KafkaSource._frame` checks which path decoded the fetches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+import orjson
+import pytest
+from kafka_helpers import kafka_with
+from services.kafka import create_topic, produce
+
+from velostream import Engine
+from velostream.connectors.kafka_source import KafkaSource
+
+T0 = 1_700_000_000_000  # message timestamps: T0 + 10 ms * i (one 1-hour window)
+HOUR = 3_600_000
+
+AGG = (
+    "SELECT sym, COUNT(*) AS n, SUM(qty) AS q, _window_start AS ws FROM ev "
+    "GROUP BY sym WINDOW TUMBLING(1h) WITH ({with_}, 'watermark.max_out_of_orderness' = '1h')"
+)
+
+
+def _value(i: int) -> dict:
+    return {"sym": "ABCDE"[i % 5], "qty": i % 7 + 1, "note": f"n{i}"}
+
+
+def _expected(values: list[dict], timestamps: list[int]) -> list[tuple]:
+    """(sym, count, sum of qty, window start) per symbol, sorted: worked out directly."""
+    n: dict[str, int] = defaultdict(int)
+    q: dict[str, int] = defaultdict(int)
+    for v in values:
+        n[v["sym"]] += 1
+        q[v["sym"]] += v["qty"]
+    starts = {t // HOUR * HOUR for t in timestamps}
+    assert len(starts) == 1  # the messages were chosen to fall into one window
+    ws = starts.pop()
+    return sorted((s, n[s], q[s], ws) for s in n)
+
+
+def _agg(rows: list[dict]) -> list[tuple]:
+    return sorted((r["sym"], r["n"], r["q"], r["ws"]) for r in rows)
+
+
+async def _produce_batches_async(
+    bootstrap: str, topic: str, batches: list[list[tuple]], compression: str | None = None
+) -> None:
+    """Each inner list as one record batch on partition 0: (value, timestamp, headers)."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, compression_type=compression, max_batch_size=4 << 20
+    )
+    await producer.start()
+    try:
+        for msgs in batches:
+            batch = producer.create_batch()
+            for value, ts, headers in msgs:
+                assert batch.append(key=None, value=value, timestamp=ts, headers=headers)
+            batch.close()
+            await (await producer.send_batch(batch, topic, partition=0))
+    finally:
+        await producer.stop()
+
+
+def _produce_batches(bootstrap: str, topic: str, batches: list[list[tuple]], **kw) -> None:
+    asyncio.run(_produce_batches_async(bootstrap, topic, batches, **kw))
+
+
+@pytest.fixture
+def frames_used(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For every decoded slice of a fetch: True when it became a DataFrame."""
+    used: list[bool] = []
+    original = KafkaSource._frame
+
+    def spy(self, msgs, partitions):
+        frame = original(self, msgs, partitions)
+        used.append(frame is not None)
+        return frame
+
+    monkeypatch.setattr(KafkaSource, "_frame", spy)
+    return used
+
+
+def test_gzip_compressed_batches_decode_in_bulk(kafka_broker, topic, frames_used):
+    create_topic(kafka_broker, topic, 1)
+    values = [_value(i) for i in range(3000)]
+    ts = [T0 + 10 * i for i in range(3000)]
+    batches = [
+        [(orjson.dumps(values[i]), ts[i], None) for i in range(start, start + 1000)]
+        for start in range(0, 3000, 1000)
+    ]
+    _produce_batches(kafka_broker, topic, batches, compression="gzip")
+    rows = Engine().query(AGG.format(with_=kafka_with("ev", kafka_broker, topic)))
+    assert _agg(rows) == _expected(values, ts)
+    assert frames_used and all(frames_used)
+
+
+def test_a_read_starting_inside_a_batch_skips_the_records_before_it(
+    kafka_broker, topic, frames_used
+):
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.structs import OffsetAndMetadata
+
+    create_topic(kafka_broker, topic, 1)
+    values = [_value(i) for i in range(2000)]
+    ts = [T0 + 10 * i for i in range(2000)]
+    one_batch = [[(orjson.dumps(v), t, None) for v, t in zip(values, ts, strict=True)]]
+    _produce_batches(kafka_broker, topic, one_batch)
+    group = "g-" + topic
+
+    async def commit(offset: int) -> None:
+        c = AIOKafkaConsumer(bootstrap_servers=kafka_broker, group_id=group)
+        await c.start()
+        try:
+            c.assign([TopicPartition(topic, 0)])
+            await c.commit({TopicPartition(topic, 0): OffsetAndMetadata(offset, "")})
+        finally:
+            await c.stop()
+
+    asyncio.run(commit(737))  # the group goes on from the middle of the only batch
+    with_ = kafka_with("ev", kafka_broker, topic, group_id=group, enable_auto_commit="false")
+    rows = Engine().query(AGG.format(with_=with_))
+    assert _agg(rows) == _expected(values[737:], ts[737:])
+    assert frames_used and all(frames_used)
+    offsets = Engine().query(
+        f"SELECT MIN(_offset) AS lo, MAX(_offset) AS hi, COUNT(*) AS n FROM ev WITH ({with_})"
+    )
+    assert offsets[-1] == {"lo": 737, "hi": 1999, "n": 1263}  # (one row per update)
+
+
+def test_headers_among_many_messages_are_kept(kafka_broker, topic, frames_used):
+    create_topic(kafka_broker, topic, 1)
+    values = [_value(i) for i in range(3000)]
+    ts = [T0 + 10 * i for i in range(3000)]
+    # Batches 0 and 2 carry no headers; in batch 1 every 100th message has one.
+    batches = [
+        [
+            (
+                orjson.dumps(values[i]),
+                ts[i],
+                [("trace", f"t{i}".encode())] if start == 1000 and i % 100 == 0 else None,
+            )
+            for i in range(start, start + 1000)
+        ]
+        for start in range(0, 3000, 1000)
+    ]
+    _produce_batches(kafka_broker, topic, batches)
+    with_ = kafka_with("ev", kafka_broker, topic, fetch_max_records="1000")
+    rows = Engine().query(AGG.format(with_=with_))
+    assert _agg(rows) == _expected(values, ts)
+    assert frames_used == [True, False, True]  # the slice with headers: record by record
+    traced = Engine().query(
+        f"SELECT note, HEADER('trace') AS trace FROM ev WITH ({with_}) "
+        "WHERE HEADER('trace') IS NOT NULL"
+    )
+    want = [{"note": f"n{i}", "trace": f"t{i}"} for i in range(1000, 2000, 100)]
+    assert sorted(traced, key=lambda r: int(r["note"][1:])) == want
+
+
+def _transactions(bootstrap: str, topic: str, txns: list[tuple[list[dict], bool]]) -> None:
+    """Produce each list of values in one transaction (confluent-kafka), committed or not."""
+    from confluent_kafka import Producer
+
+    p = Producer(
+        {"bootstrap.servers": bootstrap, "transactional.id": f"tx-{topic}", "linger.ms": 5}
+    )
+    p.init_transactions(10)
+    for values, commit in txns:
+        p.begin_transaction()
+        for v in values:
+            p.produce(topic, orjson.dumps(v), partition=0, timestamp=T0 + 10 * v["i"])
+        p.flush(10)
+        if commit:
+            p.commit_transaction(10)
+        else:
+            p.abort_transaction(10)
+
+
+def _committed_reader(bootstrap: str, topic: str) -> list[tuple[int, int]]:
+    """(offset, i) of every committed message, read a second way: librdkafka, read_committed."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "check-" + topic,
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        out, idle = [], 0
+        while idle < 3:
+            msgs = c.consume(1000, 0.5)
+            idle = 0 if msgs else idle + 1
+            out += [(m.offset(), orjson.loads(m.value())["i"]) for m in msgs if not m.error()]
+        return out
+    finally:
+        c.close()
+
+
+def test_transactions_leave_offset_gaps_that_the_system_columns_keep(
+    kafka_broker, topic, frames_used
+):
+    # Each transaction ends with a marker (a control batch) that takes an offset: the
+    # messages' offsets have gaps. (Tansu 0.6 lists no aborted transactions in its fetch
+    # answers, so librdkafka and aiokafka alike hand out aborted messages under
+    # read_committed there: only committed transactions are produced here.)
+    create_topic(kafka_broker, topic, 1)
+
+    def vals(lo: int, hi: int) -> list[dict]:
+        return [{**_value(i), "i": i} for i in range(lo, hi)]
+
+    txns = [(vals(0, 800), True), (vals(800, 1400), True), (vals(1400, 2200), True)]
+    _transactions(kafka_broker, topic, txns)
+    values = [v for vs, _ in txns for v in vs]
+    ts = [T0 + 10 * v["i"] for v in values]
+    with_ = kafka_with("ev", kafka_broker, topic, isolation_level="read_committed")
+    rows = Engine().query(AGG.format(with_=with_))
+    assert _agg(rows) == _expected(values, ts)
+    assert frames_used and all(frames_used)
+    # The same (offset, value) pairs as librdkafka's read_committed consumer reports.
+    n_agg = len(frames_used)
+    got = Engine().query(f"SELECT _offset, i FROM ev WITH ({with_})")
+    assert len(frames_used) > n_agg and all(frames_used)
+    want = _committed_reader(kafka_broker, topic)
+    assert want[799:801] == [(799, 799), (801, 800)]  # the first marker is offset 800
+    assert sorted((r["_offset"], r["i"]) for r in got) == want
+
+
+def test_a_slice_spanning_partitions_keeps_each_message_s_system_columns(
+    kafka_broker, topic, frames_used
+):
+    create_topic(kafka_broker, topic, 3)
+    msgs = [
+        {
+            "value": {**_value(i), "i": i},
+            "partition": i % 3,
+            "timestamp": T0 + 10 * i,
+            "key": f"k{i % 11}",
+        }
+        for i in range(3000)
+    ]
+    produce(kafka_broker, topic, msgs)
+    # 700 records a slice: slices hold the end of one partition and the start of the next.
+    with_ = kafka_with("ev", kafka_broker, topic, fetch_max_records="700")
+    rows = Engine().query(AGG.format(with_=with_))
+    values = [m["value"] for m in msgs]
+    assert _agg(rows) == _expected(values, [m["timestamp"] for m in msgs])
+    assert frames_used and all(frames_used)
+    n_agg = len(frames_used)
+    got = Engine().query(
+        "SELECT i, _partition, _offset, _key, _timestamp, _event_time FROM ev "
+        f"WITH ({with_}) WHERE i % 10 = 3"
+    )
+    assert len(frames_used) > n_agg and all(frames_used)
+    seen: dict[int, int] = defaultdict(int)
+    want = []
+    for m in msgs:  # within a partition, offsets count the messages produced to it
+        p = m["partition"]
+        i = m["value"]["i"]
+        if i % 10 == 3:
+            want.append((i, p, seen[p], m["key"], m["timestamp"], m["timestamp"]))
+        seen[p] += 1
+    assert sorted(
+        (r["i"], r["_partition"], r["_offset"], r["_key"], r["_timestamp"], r["_event_time"])
+        for r in got
+    ) == sorted(want)
