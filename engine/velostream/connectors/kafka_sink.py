@@ -172,9 +172,11 @@ class KafkaSink(Sink):
         values = self._json_values(shaped_rows) if self.json else None
         if values is None:
             values = [encode(r) for r in shaped_rows]
-        for r, value in zip(rows, values, strict=True):
-            ts = r.get("_event_time")
-            out.append((key_of(r), value, ts if ts.__class__ is int else None))
+        keys = list(map(key_of, rows))
+        stamps = [r.get("_event_time") for r in rows]
+        if any(ts.__class__ is not int for ts in stamps):
+            stamps = [ts if ts.__class__ is int else None for ts in stamps]
+        out.extend(zip(keys, values, stamps, strict=True))
         return out
 
     @staticmethod
@@ -240,29 +242,68 @@ async def produce_batch(
     parts = await producer.partitions_for(topic)
     n = len(parts)
     by_part: dict[int, list[tuple[bytes | None, bytes, int | None]]] = {}
-    rr = 0
-    for m in messages:
-        key = m[0]
-        if key is None:
-            p = rr % n  # keyless: spread round robin
-            rr += 1
-        else:
-            p = _key_hash(key) % n
-        by_part.setdefault(p, []).append(m)
+    if n == 1:
+        by_part[next(iter(parts))] = messages
+    else:
+        rr = 0
+        for m in messages:
+            key = m[0]
+            if key is None:
+                p = rr % n  # keyless: spread round robin
+                rr += 1
+            else:
+                p = _key_hash(key) % n
+            by_part.setdefault(p, []).append(m)
     futures = []
     for p, msgs in by_part.items():
-        batch = producer.create_batch()
-        for key, value, ts in msgs:
-            if batch.append(key=key, value=value, timestamp=ts) is None:
-                batch.close()
-                futures.append(await producer.send_batch(batch, topic, partition=p))
-                batch = producer.create_batch()
-                if batch.append(key=key, value=value, timestamp=ts) is None:
-                    raise ValueError(f"a message of {len(value)} bytes exceeds batch.size")
-        batch.close()
-        futures.append(await producer.send_batch(batch, topic, partition=p))
+        for batch in _batches(producer, msgs):
+            futures.append(await producer.send_batch(batch, topic, partition=p))
     if futures:
         await asyncio.gather(*futures)
+
+
+def _batches(producer: Any, msgs: list[tuple[bytes | None, bytes, int | None]]) -> list[Any]:
+    """The messages as closed producer batches (BatchBuilder), each up to the batch size (a
+    message larger than that gets a batch of its own, as aiokafka does)."""
+    out = []
+    batch = producer.create_batch()
+    if not _plain_builder(batch):
+        for key, value, ts in msgs:
+            if batch.append(key=key, value=value, timestamp=ts) is None:
+                out.append(batch)
+                batch = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=ts)
+        batch.close()
+        out.append(batch)
+        return out
+    # aiokafka 0.14's BatchBuilder.append is a Python wrapper (serializers, of which our
+    # producers have none) around the Cython record builder: appending to the builder itself
+    # costs half as much. The wrapper's count of records is set when the batch is full.
+    append, i = batch._builder.append, 0
+    no_headers: list[Any] = []
+    for key, value, ts in msgs:
+        if append(i, ts, key, value, no_headers) is None:  # full (never the first record)
+            batch._relative_offset = i
+            batch.close()
+            out.append(batch)
+            batch = producer.create_batch()
+            append, i = batch._builder.append, 0
+            append(i, ts, key, value, no_headers)
+        i += 1
+    batch._relative_offset = i
+    batch.close()
+    out.append(batch)
+    return out
+
+
+def _plain_builder(batch: Any) -> bool:
+    """True for aiokafka 0.14's BatchBuilder without serializers, around the Cython builder."""
+    return (
+        getattr(batch, "_relative_offset", None) == 0
+        and getattr(batch, "_key_serializer", 1) is None
+        and getattr(batch, "_value_serializer", 1) is None
+        and type(getattr(batch, "_builder", None)).__name__ == "DefaultRecordBatchBuilder"
+    )
 
 
 def partition_of(key: bytes | None, n: int) -> int | None:
