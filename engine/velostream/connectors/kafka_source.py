@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import operator
 import time
 from collections.abc import AsyncIterator, Callable
@@ -109,7 +110,7 @@ def _flat(got: dict[Any, list[Any]]) -> dict[Any, list[Any]]:
         if len(batches) == 1:
             out[tp] = batches[0]
         else:
-            out[tp] = [r for b in batches for r in b]
+            out[tp] = list(itertools.chain.from_iterable(batches))
     return out
 
 

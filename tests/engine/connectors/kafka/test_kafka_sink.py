@@ -140,3 +140,33 @@ def test_json_values_of_a_batch_equal_one_encoding_per_row():
         # by hand: each row alone, system columns left out
         want = [orjson.dumps({"a": r["a"], "b": "1.50", "c": r["c"]}) for r in rows]
         assert values == want
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_a_write_larger_than_a_producer_batch_keeps_every_message(kafka_broker, topic, partitions):
+    # 3000 keyed rows in one write; batch.size = 4096 bytes splits them into dozens of
+    # producer batches per partition.
+    create_topic(kafka_broker, topic, 1)
+    msgs = [
+        {"value": {"id": i, "cust": f"c{i % 7}"}, "timestamp": 1_000_000 + i} for i in range(3000)
+    ]
+    produce(kafka_broker, topic, msgs)
+    out = f"{topic}-out"
+    create_topic(kafka_broker, out, partitions)
+    Engine().execute(
+        "CREATE STREAM o AS SELECT id, cust, _event_time FROM orders "
+        f"WITH ({kafka_with('orders', kafka_broker, topic, fetch_max_records='5000')}, "
+        f"{sink_with('o', kafka_broker, out, batch_size='4096', key_field='cust')})"
+    )
+    got = consume_all(kafka_broker, out)
+    assert sorted((m.key, orjson.loads(m.value)["id"], m.timestamp) for m in got) == sorted(
+        (f"c{i % 7}".encode(), i, 1_000_000 + i) for i in range(3000)
+    )
+    from aiokafka.partitioner import murmur2
+
+    # Each key on the partition Kafka's default partitioner gives it (murmur2, positive).
+    assert all(m.partition == (murmur2(m.key) & 0x7FFFFFFF) % partitions for m in got)
+    # Within a partition, the rows keep their order.
+    for p in range(partitions):
+        ids = [orjson.loads(m.value)["id"] for m in got if m.partition == p]
+        assert ids == sorted(ids)
