@@ -198,3 +198,82 @@ def test_random_uniform_chunks_match_the_record_path(kinds, data, spaced) -> Non
     frame = jsonl_frame(raw)
     if frame is not None:
         assert_same(frame, raw)
+
+
+_BASE = (
+    b'{"key":"k81","ts":0,"value":0,"price":"100.00","ok":true,"x":0.5,"note":"first line"}\n'
+    b'{"key":"k14","ts":1,"value":-1,"price":"179.19","ok":false,"x":-2e3,"note":"free text"}\n'
+    b'{"key":"","ts":20,"value":9,"price":"-0.25","ok":null,"x":null,"note":"a little more text"}\n'
+    b'{"key":"k1","ts":300,"value":10,"price":"0.00","ok":true,"x":1.25,"note":"and yet more"}\n'
+)
+# (the bytes that matter to the checks; a quote and a minus sign several times, being the most
+# often needed)
+_BYTES = [bytes([c]) for c in b'"""\\,:{}00--+.e 9nulltrux\t\r\n\x00\x7f'] + [b"\xc3", b"\xff", b""]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edits=st.lists(
+        # (positions drawn evenly: integers() would favour the first line, which only declines)
+        st.tuples(st.sampled_from(range(len(_BASE))), st.integers(0, 1), st.sampled_from(_BYTES)),
+        min_size=1,
+        max_size=3,
+    ),
+    columns=st.sampled_from([None, ["key", "ts", "value"], ["KEY", "note"]]),
+)
+def test_edited_bytes_are_read_exactly_or_declined(edits, columns) -> None:
+    """Replace or insert a few bytes anywhere: a chunk with a line that is not a JSON object
+    must decline (the record path reports it), any other must read exactly or decline."""
+    raw = bytearray(_BASE)
+    for pos, insert, byte in edits:
+        pos = min(pos, len(raw) - 1)
+        raw[pos : pos + (1 - insert)] = byte
+    raw = bytes(raw)
+    frame = uniform_jsonl_frame(raw, columns)
+    if frame is None:
+        return
+    try:
+        valid = all(orjson.loads(line).__class__ is dict for line in raw.split(b"\n") if line)
+    except orjson.JSONDecodeError:
+        valid = False
+    assert valid, raw
+    assert_same(frame, raw, None if columns is None else [c.lower() for c in columns])
+
+
+def _edit_verdict(raw: bytes) -> None:
+    """Declined, or the record path's values when every line is a JSON object."""
+    frame = uniform_jsonl_frame(raw)
+    if frame is None:
+        return
+    try:
+        valid = all(orjson.loads(line).__class__ is dict for line in raw.split(b"\n") if line)
+    except orjson.JSONDecodeError:
+        valid = False
+    assert valid, raw
+    assert_same(frame, raw)
+
+
+def test_every_single_byte_edit_of_a_line_is_read_exactly_or_declined() -> None:
+    """Each byte of a line replaced by, or preceded by, each byte that matters to the checks."""
+    first = b'{"k":"a b","i":7,"p":"1.50","b":true,"x":0.5}\n'
+    line = b'{"k":"c d","i":-10,"p":"2.25","b":false,"x":-2e3}'
+    for pos in range(len(line) + 1):
+        for byte in (
+            b'"',
+            b"\\",
+            b",",
+            b":",
+            b"}",
+            b".",
+            b"0",
+            b"-",
+            b"+",
+            b" ",
+            b"\t",
+            b"\r",
+            b"\n",
+            b"\x00",
+            b"\xff",
+        ):
+            for edited in (line[:pos] + byte + line[pos + 1 :], line[:pos] + byte + line[pos:]):
+                _edit_verdict(first + edited + b"\n" + first)
