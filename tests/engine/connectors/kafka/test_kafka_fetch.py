@@ -273,3 +273,24 @@ def test_a_slice_spanning_partitions_keeps_each_message_s_system_columns(
         (r["i"], r["_partition"], r["_offset"], r["_key"], r["_timestamp"], r["_event_time"])
         for r in got
     ) == sorted(want)
+
+
+def test_event_time_from_a_field_of_the_bulk_decoded_values(kafka_broker, topic, frames_used):
+    # The message timestamps say nothing useful (all T0); the `ts` field puts the messages
+    # into ten 1 s windows, and the aggregate reads none of the other fields.
+    create_topic(kafka_broker, topic, 1)
+    values = [{**_value(i), "ts": 5_000_000 + 10 * i} for i in range(1000)]
+    batches = [[(orjson.dumps(v), T0, None) for v in values]]
+    _produce_batches(kafka_broker, topic, batches)
+    rows = Engine().query(
+        "SELECT sym, COUNT(*) AS n, _window_start AS ws FROM ev GROUP BY sym "
+        f"WINDOW TUMBLING(1s) WITH ({kafka_with('ev', kafka_broker, topic)}, "
+        "'ev.event.time.field' = 'ts', 'watermark.max_out_of_orderness' = '1h')"
+    )
+    want: dict[tuple[str, int], int] = defaultdict(int)
+    for v in values:
+        want[(v["sym"], v["ts"] // 1000 * 1000)] += 1
+    assert sorted((r["sym"], r["ws"], r["n"]) for r in rows) == sorted(
+        (s, ws, n) for (s, ws), n in want.items()
+    )
+    assert frames_used and all(frames_used)
