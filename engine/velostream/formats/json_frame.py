@@ -10,10 +10,11 @@ explicit `null`), and together the columns must account for every `":` in the in
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Collection
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import orjson
@@ -128,6 +129,55 @@ def _field_checks(
     return (ok | null).fill_null(False).all(), null, value
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The Polars expressions that check and decode one layout (built once, reused per chunk)."""
+
+    checks: list[pl.Expr]  # one-row aggregations: x<i> field i all valid, n<i> its nulls, d<i>
+    names: list[str]  # the output names of `checks`
+    values: list[tuple[int, pl.Expr, pl.Expr | None]]  # (field, value, value masked by nulls)
+    numbers: list[tuple[int, str]]  # (field, value column) of each number field
+    kept: list[str]  # the keys in the frame
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(
+    keys: tuple[str, ...],
+    types: tuple[type, ...],
+    prefixes: tuple[str, ...],
+    wanted: frozenset[str] | None,
+    signs: bytes,
+) -> _Plan:
+    """The checks and value expressions of a layout (the fields named c0, c1, ...); a fresh
+    build costs about 0.5 ms, as much as decoding a few thousand lines."""
+    n = len(keys)
+    checks: list[pl.Expr] = []
+    values: list[tuple[int, pl.Expr, pl.Expr | None]] = []
+    numbers: list[tuple[int, str]] = []
+    kept: list[str] = []
+    for i, (name, kind, prefix) in enumerate(zip(keys, types, prefixes, strict=True)):
+        tail = "}" if i == n - 1 else ""
+        field = pl.col(f"c{i}")
+        ok, null, value = _field_checks(field, kind, prefix, tail, signs)
+        checks += [ok.alias(f"x{i}"), null.sum().alias(f"n{i}")]
+        keep = wanted is None or name.lower() in wanted
+        if keep:
+            kept.append(name)
+            if kind is str:
+                # A string that looks like a decimal number is one on the record path, and a
+                # decimal starts with `-` or a digit: below `:`. The smallest field tells
+                # whether any value starts so (or is empty), in one cheap aggregation.
+                low = field.min() < prefix + '":'
+                checks.append(low.fill_null(False).alias(f"d{i}"))
+        if kind is int or kind is float:  # (its cast is null for `null` already)
+            numbers.append((i, name if keep else f"\x00{i}"))
+            values.append((i, value.alias(numbers[-1][1]), None))
+        elif keep:
+            values.append((i, value.alias(name), pl.when(~null).then(value).alias(name)))
+    names = [e.meta.output_name() for e in checks]
+    return _Plan(checks, names, values, numbers, kept)
+
+
 def uniform_jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> pl.DataFrame | None:
     """Complete JSON lines that all have the first line's keys, order, layout and value types
     (strings without escapes, integers, floats, booleans; null anywhere), as a DataFrame with
@@ -162,43 +212,20 @@ def uniform_jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> p
     if fields.height != lines:
         return None
     signs = bytes(s for s in b"+-" if s in raw) if int in types else b""
-    wanted = None if columns is None else {c.lower() for c in columns}
-    checks: list[pl.Expr] = []
-    values: list[Any] = []  # expressions, or (field, its null test, value) to mask the nulls
-    numbers: list[tuple[int, str]] = []  # (field, value column) of each number field
-    kept: list[str] = []
-    for i, (name, kind, prefix) in enumerate(zip(keys, types, prefixes, strict=True)):
-        tail = "}" if i == n - 1 else ""
-        ok, null, value = _field_checks(pl.col(cols[i]), kind, prefix, tail, signs)
-        checks += [ok.alias(f"x{i}"), null.sum().alias(f"n{i}")]
-        keep = wanted is None or name.lower() in wanted
-        if keep:
-            kept.append(name)
-            if kind is str:
-                # A string that looks like a decimal number is one on the record path, and a
-                # decimal starts with `-` or a digit: below `:`. The smallest field tells
-                # whether any value starts so (or is empty), in one cheap aggregation.
-                low = pl.col(cols[i]).min() < prefix + '":'
-                checks.append(low.fill_null(False).alias(f"d{i}"))
-        if kind is int or kind is float:  # (its cast is null for `null` already)
-            numbers.append((i, name if keep else f"\x00{i}"))
-            values.append(value.alias(numbers[-1][1]))
-        elif keep:
-            values.append((i, null, value.alias(name)))  # type: ignore[arg-type]
+    wanted = None if columns is None else frozenset(c.lower() for c in columns)
+    plan = _plan(tuple(keys), tuple(types), tuple(prefixes), wanted, signs)
     try:
-        names = [e.meta.output_name() for e in checks]
-        res = dict(zip(names, fields.select(checks).row(0), strict=True))
+        res = dict(zip(plan.names, fields.select(plan.checks).row(0), strict=True))
         if not all(res[f"x{i}"] for i in range(n)):
             return None
-        exprs = []
-        for v in values:
-            if isinstance(v, tuple):  # a string or boolean: null where its field is `null`
-                i, null, value = v
-                v = pl.when(~null).then(value) if res[f"n{i}"] else value
-            exprs.append(v)
+        # a string or boolean: null where its field is `null` (only masked where there is one)
+        exprs = [
+            v if masked is None or not res[f"n{i}"] else masked for i, v, masked in plan.values
+        ]
         frame = fields.select(exprs)
     except Exception:
         return None
+    kept, numbers = plan.kept, plan.numbers
     for i, col in numbers:
         if frame[col].null_count() != res[f"n{i}"]:
             return None  # no number of that kind (or not a 64-bit integer, or infinite)
