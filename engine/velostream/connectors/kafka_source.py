@@ -516,16 +516,53 @@ class KafkaSource(Source):
                 yield self._pending.pop(0)
 
     async def _fetch(self, frames: bool) -> None:
-        """One fetch, decoded into `_pending`. The cyclic GC is paused from the fetch until its
-        messages are decoded and gone: they are tens of thousands of tracked (acyclic) objects,
-        and collections set off meanwhile would scan them over and over (a quarter of the CPU
-        time of a bulk read). The wait for data (at most 100 ms) is inside the pause: the
-        collections it defers run when the pause ends, each time round."""
+        """One fetch, decoded into `_pending`. Once data is there, the fetch is taken and
+        decoded with the cyclic GC paused until its messages are gone: they are tens of
+        thousands of tracked (acyclic) objects, and collections set off meanwhile would scan
+        them over and over (a quarter of the CPU time of a bulk read). The pause never spans a
+        wait: other code of the process (a notebook's cells) runs with the collector on."""
+        consumer = self.consumer
+        fetcher = getattr(consumer, "_fetcher", None)
+        if self._quiet_wait_possible(fetcher):
+            if not fetcher._records:  # wait for a fetch, taking none of its data yet
+                waiter = fetcher._create_fetch_waiter()
+                done, _ = await asyncio.wait([waiter], timeout=0.1)
+                if not done:
+                    waiter.cancel()
+            if await self._take_and_decode({}, frames):
+                return
+            # Nothing to hand out although the fetcher holds data (of paused partitions):
+            # the plain wait below really waits.
+        got = await consumer.getmany(timeout_ms=100, max_records=1)  # takes one record batch
+        if got:
+            await self._take_and_decode(got, frames)
+
+    def _quiet_wait_possible(self, fetcher: Any) -> bool:
+        """aiokafka 0.14's fetcher lets a wait for data take none of it; not while a
+        rebalance goes on (getmany would wait for it)."""
+        subscription = getattr(self.consumer, "_subscription", None)
+        return (
+            isinstance(getattr(fetcher, "_records", None), dict)
+            and hasattr(fetcher, "_create_fetch_waiter")
+            and getattr(subscription, "reassignment_in_progress", True) is False
+        )
+
+    async def _take_and_decode(self, got: dict[Any, list[Any]], frames: bool) -> bool:
+        """Add what is fetched already to `got` (no wait: timeout_ms is 0) and decode it all,
+        with the cyclic GC paused; False when there was nothing."""
         paused = gc.isenabled()
         gc.disable()
         try:
-            got = await self.consumer.getmany(timeout_ms=100, max_records=256)
-            await self._decode_fetched(_flat(got), frames)
+            more = await self.consumer.getmany(timeout_ms=0, max_records=4096)
+            for tp, batches in more.items():
+                got[tp] = got[tp] + batches if tp in got else batches
+            if not got:
+                return False
+            flat = _flat(got)
+            got.clear()
+            del more
+            await self._decode_fetched(flat, frames)
+            return True
         finally:
             if paused:
                 gc.enable()

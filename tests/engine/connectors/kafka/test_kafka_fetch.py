@@ -294,3 +294,16 @@ def test_event_time_from_a_field_of_the_bulk_decoded_values(kafka_broker, topic,
         (s, ws, n) for (s, ws), n in want.items()
     )
     assert frames_used and all(frames_used)
+
+
+def test_the_plain_wait_reads_the_same(kafka_broker, topic, frames_used, monkeypatch):
+    # Without the fetcher internals the quiet wait needs (another aiokafka), or during a
+    # rebalance, the wait is a getmany that takes one record batch: same result.
+    monkeypatch.setattr(KafkaSource, "_quiet_wait_possible", lambda self, fetcher: False)
+    create_topic(kafka_broker, topic, 2)
+    msgs = [{"value": _value(i), "partition": i % 2, "timestamp": T0 + 10 * i} for i in range(3000)]
+    produce(kafka_broker, topic, msgs)
+    rows = Engine().query(AGG.format(with_=kafka_with("ev", kafka_broker, topic)))
+    values = [m["value"] for m in msgs]
+    assert _agg(rows) == _expected(values, [m["timestamp"] for m in msgs])
+    assert frames_used and all(frames_used)
