@@ -1,10 +1,15 @@
 """`kafka_source`: records from a Kafka topic (aiokafka), fetched in batches with `getmany`.
 
-Each fetch becomes one micro-batch. JSON values of a whole fetch decode in one go into a
-Polars DataFrame when that is exact (formats/json_frame.py), else value by value through the
-format's codec. Every record carries the system columns `_timestamp` (the message timestamp),
-`_event_time` (the message timestamp unless `event.time.field` names a field), `_key` (text),
-`_partition` and `_offset`; message headers are readable with `HEADER('name')`.
+Each fetch becomes one micro-batch (in slices of `fetch.max.records`). aiokafka hands over whole
+record batches (`install_raw_batches`), taken and decoded with the cyclic GC paused (`_fetch`).
+JSON values of a slice decode in one go into a Polars DataFrame when that is exact
+(formats/json_frame.py), holding only the fields the query reads (`decode_only`), else value by
+value through the format's codec. Every record carries the system columns `_timestamp` (the
+message timestamp), `_event_time` (the message timestamp unless `event.time.field` names a
+field), `_key` (text), `_partition` and `_offset`; message headers are readable with
+`HEADER('name')`. `isolation.level = read_committed` skips aborted transactions (aiokafka's
+handling, kept in `_unpack_batches`). aiokafka is pinned (0.14): the batch hand-over patches its
+PartitionRecords, and the quiet wait for a fetch uses its fetcher (with a fallback to getmany).
 
 Where it starts, per partition: the job's checkpoint (state.store = sqlite), else the group's
 committed offset (when the read is in a group), else `auto.offset.reset`. A bounded read
