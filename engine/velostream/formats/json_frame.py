@@ -73,6 +73,20 @@ def _layout(first: bytes) -> tuple[list[str], list[type], list[str]] | None:
     return None
 
 
+def _first_layout(raw: bytes, tries: int = 8) -> tuple[list[str], list[type], list[str]] | None:
+    """The layout of the first of the first few lines that gives one: a line with a null has no
+    type for that field, and any line can be the template, as every line is checked against it."""
+    start = 0
+    for _ in range(tries):
+        end = raw.find(b"\n", start)
+        line = raw[start:] if end < 0 else raw[start:end]
+        layout = _layout(line)
+        if layout is not None or end < 0 or b"null" not in line:
+            return layout  # (only a null is worth trying another line for)
+        start = end + 1
+    return None
+
+
 def _plain_counts(raw: bytes) -> tuple[int, int] | None:
     """(newlines, quotes) of `raw`, or None when it holds a backslash (an escape: orjson
     unescapes, this reader does not) or a control character other than the newlines (JSON
@@ -189,8 +203,7 @@ def uniform_jsonl_frame(raw: bytes, columns: Collection[str] | None = None) -> p
     if counts is None:
         return None
     newlines, quotes = counts
-    end = raw.find(b"\n")
-    layout = _layout(raw if end < 0 else raw[:end])
+    layout = _first_layout(raw)
     if layout is None:
         return None
     keys, types, prefixes = layout

@@ -53,6 +53,20 @@ def test_json_dumps_layout_and_nulls() -> None:
     assert frame.rows() == [("a", 1), (None, None), ("c", 3)]
 
 
+def test_a_first_line_with_nulls_takes_the_layout_of_a_later_line() -> None:
+    raw = b'{"k":null,"n":1,"p":null}\n{"k":"a","n":null,"p":null}\n{"k":"b","n":3,"p":"2.50"}\n'
+    frame = uniform_jsonl_frame(raw)
+    assert frame is not None
+    assert frame.rows() == [(None, 1, None), ("a", None, None), ("b", 3, Decimal("2.50"))]
+    assert_same(frame, raw)
+    # the later line is a template only: the lines before it are checked against it all the same
+    assert uniform_jsonl_frame(b'{"k":null,"n":"1"}\n{"k":"a","n":2}\n') is None
+    assert uniform_jsonl_frame(b'{"n":1,"k":null}\n{"k":"a","n":2}\n') is None
+    assert uniform_jsonl_frame(b'{"k":null,"n":1,"x":2}\n{"k":"a","n":2}\n') is None
+    # no line without a null among the first few: no layout
+    assert uniform_jsonl_frame(b'{"k":null,"n":1}\n' * 8 + b'{"k":"a","n":2}\n') is None
+
+
 def test_only_the_asked_columns_but_every_field_checked() -> None:
     raw = b'{"k":"a","n":1,"p":"1.5"}\n{"k":"b","n":2,"p":"2.5"}\n'
     frame = uniform_jsonl_frame(raw, ["K", "n"])  # case-insensitive, as fields are read
@@ -171,14 +185,15 @@ _VALUES = {
     kinds=st.lists(st.sampled_from(sorted(_VALUES)), min_size=1, max_size=4),
     data=st.data(),
     spaced=st.booleans(),
+    null_first=st.booleans(),
 )
-def test_random_uniform_chunks_match_the_record_path(kinds, data, spaced) -> None:
+def test_random_uniform_chunks_match_the_record_path(kinds, data, spaced, null_first) -> None:
     keys = [f"{k}{i}" for i, k in enumerate(kinds)]
     first = {
         k: data.draw(_VALUES[kind].filter(lambda v: v is not None))
         for k, kind in zip(keys, kinds, strict=True)
     }
-    rows = [first]
+    rows = [dict.fromkeys(keys), first] if null_first else [first]  # (a later line's layout)
     rows += data.draw(
         st.lists(
             st.fixed_dictionaries({k: _VALUES[kind] for k, kind in zip(keys, kinds, strict=True)}),
