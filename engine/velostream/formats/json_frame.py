@@ -274,6 +274,8 @@ def _with_decimals(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame | None
         scale = int(scales[0])
         if int(point.max() or 0) + scale > 38:  # digits (and a sign) beyond decimal128
             return None
+        if vals.str.starts_with("-0").any() and vals.str.contains(r"^-0+\.0+$").any():
+            return None  # Decimal("-0.00") keeps its sign on the record path, Polars' does not
         exprs.append(pl.col(name).str.to_decimal(scale=scale).alias(name))
     return frame.with_columns(exprs) if exprs else frame
 

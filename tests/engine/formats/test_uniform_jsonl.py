@@ -106,6 +106,7 @@ def test_only_the_asked_columns_but_every_field_checked() -> None:
         b'{"a":1}\r\n{"a":2}\r\n',  # CRLF
         b'{"a":"1.5"}\n{"a":"1.50"}\n',  # decimals of two scales
         b'{"a":"1.5"}\n{"a":"x.y"}\n',  # a decimal among strings
+        b'{"a":"1.00"}\n{"a":"-0.00"}\n',  # a negative zero: Decimal keeps the sign, Polars not
         # the sign checks run only when the chunk holds that sign: each input holds it once
         b'{"a":1}\n{"a":-05}\n',  # a leading zero after a minus: not JSON
         b'{"a":1,"s":"x"}\n{"a":-00,"s":"y"}\n',
@@ -154,6 +155,14 @@ def test_delete_and_non_ascii_characters_are_kept_as_orjson_reads_them() -> None
     frame = uniform_jsonl_frame(raw)
     assert frame is not None
     assert_same(frame, raw)
+
+
+def test_negative_decimals_that_are_not_zero_are_kept() -> None:
+    raw = b'{"a":"1.00"}\n{"a":"-0.50"}\n{"a":"-10.00"}\n'
+    frame = jsonl_frame(raw)
+    assert frame is not None
+    assert frame.rows() == [(Decimal("1.00"),), (Decimal("-0.50"),), (Decimal("-10.00"),)]
+    assert jsonl_frame(b'{"a":"1.00"}\n{"a":"-0.00"}\n') is None  # (Polars' JSON reader too)
 
 
 def test_declined_uniform_chunk_still_read_exactly_or_declined() -> None:
