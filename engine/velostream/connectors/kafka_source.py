@@ -436,6 +436,13 @@ class KafkaSource(Source):
                 if msgs:
                     ends[tp.partition] = max(ends[tp.partition], msgs[-1].offset + 1)
                     waiting.discard(tp)
+            for tp in list(waiting):
+                # A last batch without messages to hand out (a transaction marker) moves
+                # the position past it all the same.
+                position = await consumer.position(tp)
+                if position >= high[tp]:
+                    ends[tp.partition] = max(ends[tp.partition], position)
+                    waiting.discard(tp)
         return ends
 
     async def _start_positions(self, parts: list[int], topic: str | None = None) -> None:
@@ -521,6 +528,22 @@ class KafkaSource(Source):
                 yield self._pending.pop(0)
 
     async def _fetch(self, frames: bool) -> None:
+        """One fetch into `_pending` (`_fetch_once`); a bounded read then marks the partitions
+        whose position reached their end as done, also those whose last fetch had no message to
+        show it (only a transaction marker or another control batch)."""
+        await self._fetch_once(frames)
+        if not self._ends:
+            return
+        from aiokafka import TopicPartition
+
+        for p, end in self._ends.items():
+            if p not in self._done:
+                tp = TopicPartition(self.topic, p)
+                if await self.consumer.position(tp) >= end:
+                    self._done.add(p)
+                    self.consumer.pause(tp)
+
+    async def _fetch_once(self, frames: bool) -> None:
         """One fetch, decoded into `_pending`. Once data is there, the fetch is taken and
         decoded with the cyclic GC paused until its messages are gone: they are tens of
         thousands of tracked (acyclic) objects, and collections set off meanwhile would scan
