@@ -164,7 +164,11 @@ class KafkaSink(Sink):
         out = []
         system = _SYSTEM.difference(cols)  # system columns not selected: not in the value
         shaped_rows = []
+        n = len(cols)
         for r in rows:
+            if n and len(r) == n and list(r) == cols:
+                shaped_rows.append(r)  # the columns in order (none of `system`): as it is
+                continue
             shaped = shape_row(r, cols) if cols else r
             if not system.isdisjoint(shaped):
                 shaped = {k: v for k, v in shaped.items() if k not in system}
