@@ -307,3 +307,25 @@ def test_the_plain_wait_reads_the_same(kafka_broker, topic, frames_used, monkeyp
     values = [m["value"] for m in msgs]
     assert _agg(rows) == _expected(values, [m["timestamp"] for m in msgs])
     assert frames_used and all(frames_used)
+
+
+def test_the_pinned_aiokafka_allows_the_quiet_wait(kafka_broker, topic):
+    # The fast path needs aiokafka 0.14's fetcher; an upgrade that removes what it uses
+    # falls back to the plain wait silently (still correct, slower): this test notices.
+    create_topic(kafka_broker, topic, 1)
+    props = {
+        "topic": topic,
+        "bootstrap.servers": kafka_broker,
+        "auto.offset.reset": "earliest",
+        "end": "latest-at-start",
+    }
+
+    async def check() -> bool:
+        source = KafkaSource("ev", props)
+        await source.open()
+        try:
+            return source._quiet_wait_possible(source.consumer._fetcher)
+        finally:
+            await source.close()
+
+    assert asyncio.run(check()) is True
