@@ -568,20 +568,28 @@ class KafkaSource(Source):
     def _quiet_wait_possible(self, fetcher: Any) -> bool:
         """aiokafka 0.14's fetcher lets a wait for data take none of it; not while a
         rebalance goes on (getmany would wait for it)."""
-        subscription = getattr(self.consumer, "_subscription", None)
         return (
             isinstance(getattr(fetcher, "_records", None), dict)
             and hasattr(fetcher, "_create_fetch_waiter")
-            and getattr(subscription, "reassignment_in_progress", True) is False
+            and not self._rebalancing()
         )
+
+    def _rebalancing(self) -> bool:
+        """A group rebalance is going on (aiokafka 0.14's subscription state; False when
+        that cannot be told)."""
+        subscription = getattr(self.consumer, "_subscription", None)
+        return getattr(subscription, "reassignment_in_progress", False) is True
 
     async def _take_and_decode(self, got: dict[Any, list[Any]], frames: bool) -> bool:
         """Add what is fetched already to `got` (no wait: timeout_ms is 0) and decode it all,
         with the cyclic GC paused; False when there was nothing."""
+        consumer = self.consumer
         paused = gc.isenabled()
         gc.disable()
         try:
-            more = await self.consumer.getmany(timeout_ms=0, max_records=4096)
+            more: dict[Any, list[Any]] = {}
+            if not self._rebalancing():  # getmany would wait for it, with the GC paused
+                more = await consumer.getmany(timeout_ms=0, max_records=4096)
             for tp, batches in more.items():
                 got[tp] = got[tp] + batches if tp in got else batches
             if not got:
