@@ -557,7 +557,7 @@ class KafkaSource(Source):
                 done, _ = await asyncio.wait([waiter], timeout=0.1)
                 if not done:
                     waiter.cancel()
-            if await self._take_and_decode({}, frames):
+            if await self._take_and_decode({}, frames) or not fetcher._records:
                 return
             # Nothing to hand out although the fetcher holds data (of paused partitions):
             # the plain wait below really waits.
