@@ -12,7 +12,7 @@ from collections import defaultdict
 import orjson
 import pytest
 from kafka_helpers import kafka_with
-from services.kafka import create_topic, produce
+from services.kafka import consume_all, create_topic, produce
 
 from velostream import Engine
 from velostream.connectors.kafka_source import KafkaSource
@@ -329,3 +329,50 @@ def test_the_pinned_aiokafka_allows_the_quiet_wait(kafka_broker, topic):
             await source.close()
 
     assert asyncio.run(check()) is True
+
+
+def test_a_tombstone_and_a_malformed_value_among_many_are_routed_by_on_error(
+    kafka_broker, topic, frames_used
+):
+    # 2,000 messages in one batch; message 700 is a tombstone (no value, a key) and message
+    # 1,500 is not JSON: both go to the dead-letter topic with their positions, the rest
+    # is read exactly.
+    create_topic(kafka_broker, topic, 1)
+    dlq = topic + "-dlq"
+    create_topic(kafka_broker, dlq, 1)
+    values = [_value(i) for i in range(2000)]
+    encoded: list[bytes | None] = [orjson.dumps(v) for v in values]
+    encoded[700] = None
+    encoded[1500] = b'{"sym": "A", "qty": '
+
+    async def produce_one_batch() -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_broker, max_batch_size=4 << 20)
+        await producer.start()
+        try:
+            batch = producer.create_batch()
+            for i, value in enumerate(encoded):
+                key = b"gone" if value is None else None
+                assert batch.append(key=key, value=value, timestamp=T0 + 10 * i)
+            batch.close()
+            await (await producer.send_batch(batch, topic, partition=0))
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce_one_batch())
+    warnings: list[str] = []
+    with_ = (
+        f"{kafka_with('ev', kafka_broker, topic)}, "
+        f"'ev.on.error' = 'dead_letter', 'ev.dead.letter.topic' = '{dlq}'"
+    )
+    rows = Engine(on_warning=warnings.append).query(AGG.format(with_=with_))
+    good = [v for i, v in enumerate(values) if i not in (700, 1500)]
+    ts = [T0 + 10 * i for i in range(2000) if i not in (700, 1500)]
+    assert _agg(rows) == _expected(good, ts)
+    assert frames_used == [False]  # the slice with them decodes message by message
+    dead = consume_all(kafka_broker, dlq)
+    assert [(m.key, m.value) for m in dead] == [(b"gone", None), (None, encoded[1500])]
+    positions = [dict(m.headers)["velo.position"] for m in dead]
+    assert positions == [f"{topic}/0@700".encode(), f"{topic}/0@1500".encode()]
+    assert dict(dead[0].headers)["velo.error"] == b"message has no value (a tombstone)"
