@@ -214,6 +214,7 @@ class KafkaSource(Source):
         self._stopped = False
         self._pending: list[Any] = []  # decoded slices of the last fetch not handed over yet
         self._columns: list[str] | None = None  # fields bulk-decoded frames need (None: all)
+        self._uses_headers = True  # the query calls HEADER() (bind_job finds out)
 
     # -- job wiring ------------------------------------------------------------------------
 
@@ -233,6 +234,9 @@ class KafkaSource(Source):
             or plan.select.find(exp.Window) is not None
         )
         self._plan_repartition(plan, exp)
+        self._uses_headers = any(
+            f.name.upper() == "HEADER" for f in plan.select.find_all(exp.Anonymous)
+        )
         self.txn_sinks = [k for k in job.sinks if getattr(k, "transactional", False)]
         if job.checkpointer is not None:
             self.commit_mode = "checkpoint"
@@ -673,7 +677,10 @@ class KafkaSource(Source):
         from velostream.formats.json_frame import jsonl_frame
 
         values = list(map(_VALUE, msgs))  # map + attrgetter: no Python frame per message
-        if None in values or any(map(_HEADERS, msgs)):
+        if None in values:
+            return None
+        # Headers are not in frames: fine when the query reads named fields and no HEADER().
+        if (self._uses_headers or self._columns is None) and any(map(_HEADERS, msgs)):
             return None
         raw = b"\n".join(values)
         n = len(values)

@@ -154,13 +154,43 @@ def test_headers_among_many_messages_are_kept(kafka_broker, topic, frames_used):
     with_ = kafka_with("ev", kafka_broker, topic, fetch_max_records="1000")
     rows = Engine().query(AGG.format(with_=with_))
     assert _agg(rows) == _expected(values, ts)
-    assert frames_used == [True, False, True]  # the slice with headers: record by record
+    # No HEADER() in the query: the headers do not matter, every slice is a frame.
+    assert frames_used == [True, True, True]
     traced = Engine().query(
         f"SELECT note, HEADER('trace') AS trace FROM ev WITH ({with_}) "
         "WHERE HEADER('trace') IS NOT NULL"
     )
     want = [{"note": f"n{i}", "trace": f"t{i}"} for i in range(1000, 2000, 100)]
     assert sorted(traced, key=lambda r: int(r["note"][1:])) == want
+    # An aggregate that calls HEADER(): the slice with headers is read record by record.
+    del frames_used[:]
+    untraced = Engine().query(
+        "SELECT sym, COUNT(*) AS n, SUM(qty) AS q, _window_start AS ws FROM ev "
+        "WHERE HEADER('trace') IS NULL GROUP BY sym WINDOW TUMBLING(1h) "
+        f"WITH ({with_}, 'watermark.max_out_of_orderness' = '1h')"
+    )
+    kept = [i for i in range(3000) if not (1000 <= i < 2000 and i % 100 == 0)]
+    assert _agg(untraced) == _expected([values[i] for i in kept], [ts[i] for i in kept])
+
+
+def test_a_frame_leaves_headers_out_only_when_nothing_reads_them():
+    from aiokafka.record.default_records import DefaultRecord
+
+    msgs = [
+        DefaultRecord(i, T0 + i, 0, None, orjson.dumps(_value(i)), [("h", b"x")] if i else [])
+        for i in range(3)
+    ]
+    source = KafkaSource("ev", {"topic": "t"})
+    source._uses_headers = False
+    source.decode_only(["sym", "qty"])
+    frame = source._frame(msgs, [0, 0, 0])
+    assert frame is not None and frame["qty"].to_list() == [1, 2, 3]
+    assert "_headers" not in frame.columns
+    source._uses_headers = True  # HEADER() in the query: the records carry them
+    assert source._frame(msgs, [0, 0, 0]) is None
+    source._uses_headers = False
+    source.decode_only(None)  # every field (SELECT *): the records carry them
+    assert source._frame(msgs, [0, 0, 0]) is None
 
 
 def _transactions(bootstrap: str, topic: str, txns: list[tuple[list[dict], bool]]) -> None:
