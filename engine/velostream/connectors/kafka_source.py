@@ -46,6 +46,7 @@ from velostream.errors import ConfigError
 from velostream.formats.codecs import JsonCodec, value_codec
 from velostream.formats.event_time import EventTimeError
 
+_TOMBSTONE = "message has no value (a tombstone)"
 HEADERS = "_headers"  # record field holding the message headers (name -> text) for HEADER()
 _VALUE = operator.attrgetter("value")
 _KEY = operator.attrgetter("key")
@@ -677,8 +678,16 @@ class KafkaSource(Source):
         from velostream.formats.json_frame import jsonl_frame
 
         values = list(map(_VALUE, msgs))  # map + attrgetter: no Python frame per message
-        if None in values:
-            return None
+        tombstones: list[tuple[Any, int]] = []
+        if None in values:  # reported once the rest has made a frame (else the record path)
+            both = zip(msgs, partitions, values, strict=True)
+            tombstones = [(m, p) for m, p, v in both if v is None]
+            if len(tombstones) == len(msgs):
+                return None
+            kept = [i for i, v in enumerate(values) if v is not None]
+            msgs = [msgs[i] for i in kept]
+            partitions = [partitions[i] for i in kept]
+            values = [values[i] for i in kept]
         # Headers are not in frames: fine when the query reads named fields and no HEADER().
         if (self._uses_headers or self._columns is None) and any(map(_HEADERS, msgs)):
             return None
@@ -717,7 +726,13 @@ class KafkaSource(Source):
         cols = [event_time, ts, offsets.alias("_offset"), part_col, key_col]
         if self.key_field:
             cols.append(key_col.alias(self.key_field))
-        return frame.with_columns(cols)
+        frame = frame.with_columns(cols)
+        bad = self.bad
+        for m, p in tombstones:
+            if isinstance(bad, _DeadLetterTopic):
+                bad.current = m
+            bad(position(self.topic, p, m.offset), _TOMBSTONE, None)
+        return frame
 
     def _frame_event_time(self, frame: Any) -> Any | None:
         import polars as pl
@@ -752,7 +767,7 @@ class KafkaSource(Source):
                     bad.current = m
                 why = err or "malformed"
                 if m.value is None:
-                    why = "message has no value (a tombstone)"
+                    why = _TOMBSTONE
                 bad(position(topic, part, m.offset), why, m.value)
                 continue
             if extractor is None:

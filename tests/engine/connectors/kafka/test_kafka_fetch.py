@@ -16,6 +16,7 @@ from services.kafka import consume_all, create_topic, produce
 
 from velostream import Engine
 from velostream.connectors.kafka_source import KafkaSource
+from velostream.errors import RecordError
 
 T0 = 1_700_000_000_000  # message timestamps: T0 + 10 ms * i (one 1-hour window)
 HOUR = 3_600_000
@@ -361,6 +362,27 @@ def test_the_pinned_aiokafka_allows_the_quiet_wait(kafka_broker, topic):
     assert asyncio.run(check()) is True
 
 
+def _produce_with_tombstones(bootstrap: str, topic: str, encoded: list[bytes | None]) -> None:
+    """One record batch; a tombstone (value None) has the key b"gone", other messages none."""
+
+    async def produce() -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=4 << 20)
+        await producer.start()
+        try:
+            batch = producer.create_batch()
+            for i, value in enumerate(encoded):
+                key = b"gone" if value is None else None
+                assert batch.append(key=key, value=value, timestamp=T0 + 10 * i)
+            batch.close()
+            await (await producer.send_batch(batch, topic, partition=0))
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce())
+
+
 def test_a_tombstone_and_a_malformed_value_among_many_are_routed_by_on_error(
     kafka_broker, topic, frames_used
 ):
@@ -375,22 +397,7 @@ def test_a_tombstone_and_a_malformed_value_among_many_are_routed_by_on_error(
     encoded[700] = None
     encoded[1500] = b'{"sym": "A", "qty": '
 
-    async def produce_one_batch() -> None:
-        from aiokafka import AIOKafkaProducer
-
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_broker, max_batch_size=4 << 20)
-        await producer.start()
-        try:
-            batch = producer.create_batch()
-            for i, value in enumerate(encoded):
-                key = b"gone" if value is None else None
-                assert batch.append(key=key, value=value, timestamp=T0 + 10 * i)
-            batch.close()
-            await (await producer.send_batch(batch, topic, partition=0))
-        finally:
-            await producer.stop()
-
-    asyncio.run(produce_one_batch())
+    _produce_with_tombstones(kafka_broker, topic, encoded)
     warnings: list[str] = []
     with_ = (
         f"{kafka_with('ev', kafka_broker, topic)}, "
@@ -406,3 +413,34 @@ def test_a_tombstone_and_a_malformed_value_among_many_are_routed_by_on_error(
     positions = [dict(m.headers)["velo.position"] for m in dead]
     assert positions == [f"{topic}/0@700".encode(), f"{topic}/0@1500".encode()]
     assert dict(dead[0].headers)["velo.error"] == b"message has no value (a tombstone)"
+
+
+def test_tombstones_alone_leave_the_rest_on_the_bulk_path(kafka_broker, topic, frames_used):
+    create_topic(kafka_broker, topic, 1)
+    dlq = topic + "-dlq"
+    create_topic(kafka_broker, dlq, 1)
+    values = [_value(i) for i in range(2000)]
+    gone = {0, 700, 1999}  # the first, one inside, the last
+    encoded = [None if i in gone else orjson.dumps(v) for i, v in enumerate(values)]
+    _produce_with_tombstones(kafka_broker, topic, encoded)
+    with_ = (
+        f"{kafka_with('ev', kafka_broker, topic)}, "
+        f"'ev.on.error' = 'dead_letter', 'ev.dead.letter.topic' = '{dlq}'"
+    )
+    rows = Engine().query(AGG.format(with_=with_))
+    kept = [i for i in range(2000) if i not in gone]
+    assert _agg(rows) == _expected([values[i] for i in kept], [T0 + 10 * i for i in kept])
+    assert frames_used == [True]
+    dead = consume_all(kafka_broker, dlq)
+    assert [(m.key, m.value, dict(m.headers)["velo.position"]) for m in dead] == [
+        (b"gone", None, f"{topic}/0@{i}".encode()) for i in sorted(gone)
+    ]
+    # The offsets of the frame's rows skip the tombstones.
+    offsets = Engine().query(f"SELECT _offset FROM ev WITH ({with_})")
+    assert sorted(r["_offset"] for r in offsets) == kept
+    with pytest.raises(RecordError) as info:  # on.error = fail: the first one fails the job
+        Engine().query(
+            f"SELECT _offset FROM ev WITH ({kafka_with('ev', kafka_broker, topic)}, "
+            "'ev.on.error' = 'fail')"
+        )
+    assert info.value.position == f"{topic}/0@0"
