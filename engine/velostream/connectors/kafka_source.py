@@ -587,10 +587,12 @@ class KafkaSource(Source):
 
     async def _take_and_decode(self, got: dict[Any, list[Any]], frames: bool) -> bool:
         """Add what is fetched already to `got` (no wait: timeout_ms is 0) and decode it all,
-        with the cyclic GC paused; False when there was nothing."""
+        with the cyclic GC paused; False when there was nothing. (Not paused when the source
+        repartitions: forwarding waits for the broker.)"""
         consumer = self.consumer
-        paused = gc.isenabled()
-        gc.disable()
+        paused = gc.isenabled() and self.rp_topic is None
+        if paused:
+            gc.disable()
         try:
             more: dict[Any, list[Any]] = {}
             if not self._rebalancing():  # getmany would wait for it, with the GC paused
