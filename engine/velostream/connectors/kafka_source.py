@@ -587,12 +587,10 @@ class KafkaSource(Source):
 
     async def _take_and_decode(self, got: dict[Any, list[Any]], frames: bool) -> bool:
         """Add what is fetched already to `got` (no wait: timeout_ms is 0) and decode it all,
-        with the cyclic GC paused; False when there was nothing. (Not paused when the source
-        repartitions: forwarding waits for the broker.)"""
+        with the cyclic GC paused; False when there was nothing."""
         consumer = self.consumer
-        paused = gc.isenabled() and self.rp_topic is None
-        if paused:
-            gc.disable()
+        paused = gc.isenabled()
+        gc.disable()
         try:
             more: dict[Any, list[Any]] = {}
             if not self._rebalancing():  # getmany would wait for it, with the GC paused
@@ -604,6 +602,18 @@ class KafkaSource(Source):
             flat = _flat(got)
             got.clear()
             del more
+            for tp, part in flat.items():
+                if part:
+                    self._positions[(tp.topic, tp.partition)] = part[-1].offset + 1
+            if self.rp_topic is not None:
+                inputs = {tp: part for tp, part in flat.items() if tp.topic == self.topic}
+                flat = {tp: part for tp, part in flat.items() if tp.topic != self.topic}
+                if inputs:
+                    if paused:
+                        gc.enable()  # forwarding waits for the broker: not with the GC paused
+                    await self._forward(inputs)
+                    del inputs
+                    gc.disable()
             await self._decode_fetched(flat, frames)
             return True
         finally:
@@ -614,14 +624,6 @@ class KafkaSource(Source):
         from aiokafka import TopicPartition
 
         consumer = self.consumer
-        for tp, part in got.items():
-            if part:
-                self._positions[(tp.topic, tp.partition)] = part[-1].offset + 1
-        if self.rp_topic is not None:
-            inputs = {tp: part for tp, part in got.items() if tp.topic == self.topic}
-            if inputs:
-                await self._forward(inputs)
-            got = {tp: part for tp, part in got.items() if tp.topic != self.topic}
         msgs: list[Any] = []
         partitions: list[int] = []  # the partition of each message (raw records lack it)
         for tp, part in got.items():
