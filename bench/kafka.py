@@ -175,6 +175,17 @@ async def check(bs: str, out: str, n: int) -> dict[str, object]:
     return {"ok": ok, "got": got, "want": want}
 
 
+def rates(what: str, events: int, wall: float, cpu: float) -> dict:
+    """One measurement's JSON line: events per wall-clock and per CPU second."""
+    return {
+        "what": what,
+        "events": events,
+        "seconds": round(wall, 3),
+        "events_per_s": round(events / wall),
+        "events_per_cpu_s": round(events / cpu),
+    }
+
+
 def main() -> None:
     """Run the benchmark and print JSON lines and the ratios."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -203,38 +214,15 @@ def main() -> None:
             }
         ]
         wall, cpu, got = asyncio.run(raw_consume(bs, topic, n, args.fetch))
-        report.append(
-            {
-                "what": "raw consume (aiokafka getmany)",
-                "events": got,
-                "seconds": round(wall, 3),
-                "events_per_s": round(got / wall),
-                "events_per_cpu_s": round(got / cpu),
-            }
-        )
+        report.append(rates("raw consume (aiokafka getmany)", got, wall, cpu))
         wall, cpu, got = asyncio.run(raw_consume(bs, topic, n, args.fetch, batches=True))
-        report.append(
-            {
-                "what": "raw batches (aiokafka, kafka_source's fetch path, GC paused)",
-                "events": got,
-                "seconds": round(wall, 3),
-                "events_per_s": round(got / wall),
-                "events_per_cpu_s": round(got / cpu),
-            }
-        )
+        what = "raw batches (aiokafka, kafka_source's fetch path, GC paused)"
+        report.append(rates(what, got, wall, cpu))
         warm_up(bs, args.fetch, lateness)
         wall, cpu = end_to_end(bs, topic, out, args.fetch, lateness)
         chk = asyncio.run(check(bs, out, n))
-        report.append(
-            {
-                "what": "velostream: kafka -> TUMBLING(1s) aggregate -> kafka",
-                "events": n,
-                "seconds": round(wall, 3),
-                "events_per_s": round(n / wall),
-                "events_per_cpu_s": round(n / cpu),
-                "check": chk,
-            }
-        )
+        what = "velostream: kafka -> TUMBLING(1s) aggregate -> kafka"
+        report.append({**rates(what, n, wall, cpu), "check": chk})
         for line in report:
             print(json.dumps(line))
         raw, fast, e2e = report[1], report[2], report[3]

@@ -29,3 +29,28 @@ def rows_of(messages: list[Any]) -> list[dict]:
     import orjson
 
     return [orjson.loads(m.value) for m in messages]
+
+
+def read_committed(bootstrap: str, topic: str, group: str = "reader") -> list[Any]:
+    """Every committed message of partition 0 of `topic`, read a second way: librdkafka's
+    consumer with read_committed (aiokafka is what the source under test uses)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        out, idle = [], 0
+        while idle < 3:
+            msgs = c.consume(1000, 0.5)
+            idle = 0 if msgs else idle + 1
+            out += [m for m in msgs if not m.error()]
+        return out
+    finally:
+        c.close()

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import orjson
 import pytest
-from kafka_helpers import kafka_with
+from kafka_helpers import kafka_with, read_committed
 from services.kafka import consume_all, create_topic, produce
 
 from velostream import Engine
@@ -213,30 +213,6 @@ def _transactions(bootstrap: str, topic: str, txns: list[tuple[list[dict], bool]
             p.abort_transaction(10)
 
 
-def _committed_reader(bootstrap: str, topic: str) -> list[tuple[int, int]]:
-    """(offset, i) of every committed message, read a second way: librdkafka, read_committed."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    c = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "check-" + topic,
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        c.assign([TopicPartition(topic, 0, 0)])
-        out, idle = [], 0
-        while idle < 3:
-            msgs = c.consume(1000, 0.5)
-            idle = 0 if msgs else idle + 1
-            out += [(m.offset(), orjson.loads(m.value())["i"]) for m in msgs if not m.error()]
-        return out
-    finally:
-        c.close()
-
-
 def test_transactions_leave_offset_gaps_that_the_system_columns_keep(
     kafka_broker, topic, frames_used
 ):
@@ -261,7 +237,8 @@ def test_transactions_leave_offset_gaps_that_the_system_columns_keep(
     n_agg = len(frames_used)
     got = Engine().query(f"SELECT _offset, i FROM ev WITH ({with_})")
     assert len(frames_used) > n_agg and all(frames_used)
-    want = _committed_reader(kafka_broker, topic)
+    committed = read_committed(kafka_broker, topic, "check-" + topic)
+    want = [(m.offset(), orjson.loads(m.value())["i"]) for m in committed]
     assert want[799:801] == [(799, 799), (801, 800)]  # the first marker is offset 800
     assert sorted((r["_offset"], r["i"]) for r in got) == want
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from kafka_helpers import kafka_with, sink_with
+from kafka_helpers import kafka_with, read_committed, sink_with
 from services.kafka import create_topic, free_port, produce
 from test_kafka_delivery import _committed
 
@@ -14,27 +14,8 @@ from velostream.errors import SqlError
 
 
 def _read_committed(bootstrap: str, topic: str) -> list[dict]:
-    """Every committed message of a one-partition topic, read with read_committed."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    c = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "reader",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        c.assign([TopicPartition(topic, 0, 0)])
-        out, idle = [], 0
-        while idle < 3:
-            msgs = c.consume(1000, 0.5)
-            idle = 0 if msgs else idle + 1
-            out += [orjson.loads(m.value()) for m in msgs if not m.error()]
-        return out
-    finally:
-        c.close()
+    """The JSON values of every committed message of a one-partition topic."""
+    return [orjson.loads(m.value()) for m in read_committed(bootstrap, topic)]
 
 
 def test_output_and_offsets_commit_together(kafka_broker, topic):
