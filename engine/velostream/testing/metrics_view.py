@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from velostream.testing.assertions import Context, Result, _show, compare_count
@@ -70,14 +71,10 @@ def evaluate_metric(query: str, spec: Any, ctx: Context) -> Result:
     """Run one metric assertion (metric_exists, metric_counter, metric_gauge)."""
     p = spec.params
     name = str(p["name"])
-    label = spec.label
+    verdict = functools.partial(Result, query, "", spec.type, spec.label)
     view: MetricsView | None = ctx.metrics
     if view is None:
-        return Result(
-            query,
-            "",
-            spec.type,
-            label,
+        return verdict(
             False,
             "metric assertions are not supported: this engine has no metrics registry "
             "(velostream.metrics)",
@@ -87,11 +84,7 @@ def evaluate_metric(query: str, spec: Any, ctx: Context) -> Result:
     if spec.type == "metric_exists":
         if fam is None:
             known = sorted(f.name for f in view.families())
-            return Result(
-                query,
-                "",
-                spec.type,
-                label,
+            return verdict(
                 False,
                 f"no metric {name!r} (metrics: {', '.join(known) or 'none'})",
                 name,
@@ -99,33 +92,21 @@ def evaluate_metric(query: str, spec: Any, ctx: Context) -> Result:
             )
         want_type = p.get("expected_type")
         if want_type and fam.type != want_type:
-            return Result(
-                query,
-                "",
-                spec.type,
-                label,
+            return verdict(
                 False,
                 f"{name} is a {fam.type}, expected a {want_type}",
                 want_type,
                 fam.type,
             )
-        return Result(
-            query, "", spec.type, label, True, f"{name} exists ({fam.type})", name, fam.type
-        )
+        return verdict(True, f"{name} exists ({fam.type})", name, fam.type)
     labels = dict(p.get("labels") or {})
     series = view.samples(name, labels)
     if fam is None or not series:
         where = f" with labels {labels}" if labels else ""
-        return Result(
-            query, "", spec.type, label, False, f"no series of {name!r}{where}", error=fam is None
-        )
+        return verdict(False, f"no series of {name!r}{where}", error=fam is None)
     if spec.type == "metric_gauge" and len(series) > 1:
         shown = "; ".join(str(s[0]) for s in series[:5])
-        return Result(
-            query,
-            "",
-            spec.type,
-            label,
+        return verdict(
             False,
             f"{len(series)} series of {name} match; give labels to pick one ({shown})",
         )
@@ -142,11 +123,7 @@ def evaluate_metric(query: str, spec: Any, ctx: Context) -> Result:
         params["between"] = [want - tol, want + tol]
     ok, want_text = compare_count(value, params, ctx)
     what = f"{name}{labels if labels else ''}"
-    return Result(
-        query,
-        "",
-        spec.type,
-        label,
+    return verdict(
         ok,
         f"{what} = {_show(value)}, expected {want_text}",
         want_text,
