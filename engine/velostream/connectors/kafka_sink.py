@@ -276,7 +276,8 @@ def _batches(producer: Any, msgs: list[tuple[bytes | None, bytes, int | None]]) 
             if batch.append(key=key, value=value, timestamp=ts) is None:
                 out.append(batch)
                 batch = producer.create_batch()
-                batch.append(key=key, value=value, timestamp=ts)
+                if batch.append(key=key, value=value, timestamp=ts) is None:
+                    raise ValueError(f"a message of {len(value)} bytes exceeds batch.size")
         batch.close()
         out.append(batch)
         return out
@@ -292,7 +293,8 @@ def _batches(producer: Any, msgs: list[tuple[bytes | None, bytes, int | None]]) 
             out.append(batch)
             batch = producer.create_batch()
             append, i = batch._builder.append, 0
-            append(i, ts, key, value, no_headers)
+            if append(i, ts, key, value, no_headers) is None:
+                raise ValueError(f"a message of {len(value)} bytes exceeds batch.size")
         i += 1
     batch._relative_offset = i
     batch.close()
