@@ -109,17 +109,9 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 async def create_topic_async(bootstrap: str, topic: str, partitions: int = 1) -> None:
     """Create a topic with this many partitions (an existing one is left as it is)."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.errors import TopicAlreadyExistsError
+    from velostream.connectors.kafka_sink import ensure_topic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, partitions, 1)])
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        await admin.close()
+    await ensure_topic(bootstrap, topic, partitions, {})
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:

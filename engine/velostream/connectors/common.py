@@ -195,20 +195,8 @@ def frame_with_system_columns(
     if extractor is None:
         event_time = pl.lit(read_at, dtype=pl.Int64)
     else:
-        name = extractor.field
-        if name not in frame.columns:
-            match = [c for c in frame.columns if c.lower() == name.lower()]
-            if len(match) != 1:
-                return None
-            name = match[0]
-        col = frame[name]
-        if col.dtype not in (pl.Int64, pl.Int32, pl.UInt32, pl.Int16) or col.null_count():
-            return None  # strings, floats, decimals: parsed value by value on the record path
-        if extractor.int_is_millis:
-            event_time = pl.col(name).cast(pl.Int64)
-        elif extractor.int_is_seconds:
-            event_time = pl.col(name).cast(pl.Int64) * 1000
-        else:
+        event_time = frame_event_time(frame, extractor)
+        if event_time is None:
             return None
     return frame.with_columns(
         event_time.alias("_event_time"),
@@ -217,3 +205,24 @@ def frame_with_system_columns(
         pl.lit(0, dtype=pl.Int64).alias("_partition"),
         pl.lit(None, dtype=pl.Null).alias("_key"),
     )
+
+
+def frame_event_time(frame: Any, extractor: EventTimeExtractor) -> Any | None:
+    """The expression of a frame's event times in ms from the extractor's integer field
+    (matched case-insensitively), or None when they need the record path."""
+    import polars as pl
+
+    name = extractor.field
+    if name not in frame.columns:
+        match = [c for c in frame.columns if c.lower() == name.lower()]
+        if len(match) != 1:
+            return None
+        name = match[0]
+    col = frame[name]
+    if col.dtype not in (pl.Int64, pl.Int32, pl.UInt32, pl.Int16) or col.null_count():
+        return None  # strings, floats, decimals: parsed value by value on the record path
+    if extractor.int_is_millis:
+        return pl.col(name).cast(pl.Int64)
+    if extractor.int_is_seconds:
+        return pl.col(name).cast(pl.Int64) * 1000
+    return None

@@ -21,25 +21,14 @@ from typing import Any
 
 import orjson
 
-from velostream.connectors.base import Record, Sink
+from velostream.connectors.base import SYSTEM_COLUMNS, Record, Sink
 from velostream.connectors.common import parse_bool
 from velostream.connectors.kafka_config import brokers_of, security_kwargs, topic_of
 from velostream.errors import ConfigError
 from velostream.formats.codecs import JsonCodec, value_codec
 from velostream.formats.json import dumps_row, shape_row, to_json_value
 
-_SYSTEM = frozenset(
-    (
-        "_timestamp",
-        "_event_time",
-        "_key",
-        "_partition",
-        "_offset",
-        "_window_start",
-        "_window_end",
-        "_headers",
-    )
-)
+_SYSTEM = frozenset(SYSTEM_COLUMNS)
 
 
 def key_columns(plan: Any, key_field: str | None) -> list[str]:

@@ -33,7 +33,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from velostream.connectors.base import Record, Source
-from velostream.connectors.common import MalformedPolicy, event_time_extractor, parse_bool
+from velostream.connectors.common import (
+    MalformedPolicy,
+    event_time_extractor,
+    frame_event_time,
+    parse_bool,
+)
 from velostream.connectors.kafka_config import (
     brokers_of,
     parse_end,
@@ -706,9 +711,10 @@ class KafkaSource(Source):
         if self.extractor is None:
             event_time = ts.alias("_event_time")
         else:
-            event_time = self._frame_event_time(frame)
+            event_time = frame_event_time(frame, self.extractor)
             if event_time is None:
                 return None
+            event_time = event_time.alias("_event_time")
         keys = list(map(_KEY, msgs))
         if keys.count(None) != n:
             key_col = pl.Series(
@@ -737,24 +743,6 @@ class KafkaSource(Source):
                 bad.current = m
             bad(position(self.topic, p, m.offset), _TOMBSTONE, None)
         return frame
-
-    def _frame_event_time(self, frame: Any) -> Any | None:
-        import polars as pl
-
-        name = self.extractor.field
-        if name not in frame.columns:
-            match = [c for c in frame.columns if c.lower() == name.lower()]
-            if len(match) != 1:
-                return None
-            name = match[0]
-        col = frame[name]
-        if col.dtype not in (pl.Int64, pl.Int32) or col.null_count():
-            return None
-        if self.extractor.int_is_millis:
-            return col.cast(pl.Int64).alias("_event_time")
-        if self.extractor.int_is_seconds:
-            return (col.cast(pl.Int64) * 1000).alias("_event_time")
-        return None
 
     def _records(self, msgs: list[Any], partitions: list[int]) -> list[Record]:
         """The fetch as record dicts, malformed messages reported and routed by on.error."""

@@ -214,6 +214,14 @@ def client(props: dict[str, str]) -> Any:
     return aioredis.Redis.from_url(url_of(props), **kw)
 
 
+async def close_quietly(conn: Any) -> None:
+    """Close a client; a connection that is already broken is closed enough."""
+    try:
+        await conn.aclose()
+    except Exception:
+        pass
+
+
 async def ping(name: str, props: dict[str, str], role: str, conn: Any) -> None:
     """Check the connection now, so a wrong address or password is a clear error at start."""
     import redis

@@ -12,7 +12,7 @@ from typing import Any
 from velostream.connectors.base import Record, Sink
 from velostream.connectors.common import parse_bool, parse_duration_ms
 from velostream.connectors.postgres_common import key_list, output_key
-from velostream.connectors.redis_common import client, mask, ping, text_of
+from velostream.connectors.redis_common import client, close_quietly, mask, ping, text_of
 from velostream.errors import ConfigError
 from velostream.formats.codecs import value_codec
 from velostream.formats.json import shape_row
@@ -138,7 +138,4 @@ class RedisSink(Sink):
         """Close the connection."""
         if self._redis is not None:
             conn, self._redis = self._redis, None
-            try:
-                await conn.aclose()
-            except Exception:
-                pass
+            await close_quietly(conn)

@@ -38,6 +38,7 @@ from velostream.connectors.common import (
 from velostream.connectors.postgres_common import replay_batches, role_in
 from velostream.connectors.redis_common import (
     client,
+    close_quietly,
     decode_fields,
     entry_offset,
     mask,
@@ -139,10 +140,7 @@ class RedisSource(Source):
         """Close the connection."""
         if self._redis is not None:
             conn, self._redis = self._redis, None
-            try:
-                await conn.aclose()
-            except Exception:
-                pass
+            await close_quietly(conn)
 
     def batches(self) -> AsyncIterator[list[Record]]:
         """Record batches of the stream or of the table's keys."""

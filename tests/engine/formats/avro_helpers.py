@@ -1,21 +1,26 @@
 """The Avro binary encoding written out by hand from the specification (avro.apache.org,
-"Binary Encoding"), so tests can check the codec's bytes without trusting fastavro."""
+"Binary Encoding"), so tests can check the codec's bytes without trusting fastavro; and the
+base-128 varint that Protobuf's wire format shares with it."""
 
 from __future__ import annotations
 
 
-def long_(n: int) -> bytes:
-    """An Avro int/long: zig-zag, then a little-endian base-128 varint."""
-    z = (n << 1) ^ (n >> 63)
+def varint(n: int) -> bytes:
+    """A non-negative int as a little-endian base-128 varint (Avro longs, Protobuf fields)."""
     out = bytearray()
     while True:
-        b = z & 0x7F
-        z >>= 7
-        if z:
+        b = n & 0x7F
+        n >>= 7
+        if n:
             out.append(b | 0x80)
         else:
             out.append(b)
             return bytes(out)
+
+
+def long_(n: int) -> bytes:
+    """An Avro int/long: zig-zag, then a little-endian base-128 varint."""
+    return varint((n << 1) ^ (n >> 63))
 
 
 def bytes_(b: bytes) -> bytes:

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import fastavro
 import pytest
+from avro_helpers import varint
 
 from velostream import Engine
 from velostream.connectors import registry
@@ -126,10 +127,10 @@ def test_protobuf_values_through_a_windowed_aggregation() -> None:
         d = Decimal(amount)
         # hand-built: Trade{1: symbol, 2: Decimal{units, scale=2}, 3: Timestamp{seconds, nanos}}
         units = int(d * 100)
-        dec = b"\x08" + _varint(units) + b"\x10\x02"
+        dec = b"\x08" + varint(units) + b"\x10\x02"
         secs, rest = divmod(ms, 1000)
-        ts = (b"\x08" + _varint(secs) if secs else b"") + (
-            b"\x10" + _varint(rest * 1_000_000) if rest else b""
+        ts = (b"\x08" + varint(secs) if secs else b"") + (
+            b"\x10" + varint(rest * 1_000_000) if rest else b""
         )
         values.append(
             b"\x0a"
@@ -150,18 +151,6 @@ def test_protobuf_values_through_a_windowed_aggregation() -> None:
         "ts": EPOCH + dt.timedelta(seconds=1.5),
     }
     assert by_window(run_windowed(records)) == EXPECTED
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 # ---- through Kafka (the Tansu broker) ----
