@@ -2,6 +2,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
 import { ApiError, streamEvents } from './api';
+import { button } from './dom';
 import { withChartHints } from './format';
 import { escapeHtml, highlightSql } from './highlight';
 import { insertAndRun, insertBelow, recentCells, replaceActive } from './notebook';
@@ -76,8 +77,8 @@ export class ChatPanel extends Widget {
         void this.ask();
       }
     });
-    this.askButton = this.button('Ask', 'velo-chat-ask', () => void this.ask());
-    this.stopButton = this.button('Stop', 'velo-chat-stop', () => this.stop());
+    this.askButton = button('Ask', 'velo-chat-ask', () => void this.ask());
+    this.stopButton = button('Stop', 'velo-chat-stop', () => this.stop());
     this.stopButton.disabled = true;
     const buttons = document.createElement('div');
     buttons.className = 'velo-chat-buttons';
@@ -86,14 +87,6 @@ export class ChatPanel extends Widget {
     this.node.append(this.header, this.messages, form);
     tracker.currentChanged.connect(() => this.render());
     this.render();
-  }
-
-  private button(label: string, cls: string, onClick: () => void): HTMLButtonElement {
-    const b = document.createElement('button');
-    b.className = `jp-Button velo-button ${cls}`;
-    b.textContent = label;
-    b.addEventListener('click', onClick);
-    return b;
   }
 
   private key(panel: NotebookPanel | null): string {
@@ -275,17 +268,17 @@ export class ChatPanel extends Widget {
         void fn(p);
       }
     };
-    const insert = this.button(
+    const insert = button(
       'Insert below',
       'velo-chat-insert',
       need(p => insertBelow(p, sql))
     );
-    const replace = this.button(
+    const replace = button(
       'Replace cell',
       'velo-chat-replace',
       need(p => replaceActive(p, sql))
     );
-    const run = this.button('Run', 'velo-chat-run', need(p => insertAndRun(p, sql)));
+    const run = button('Run', 'velo-chat-run', need(p => insertAndRun(p, sql)));
     run.disabled = !answer.valid;
     run.title = answer.valid ? 'Insert below and run' : 'The engine rejects this SQL';
     for (const b of [insert, replace]) {

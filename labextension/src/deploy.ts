@@ -2,6 +2,7 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
 import { ApiError, requestJson } from './api';
+import { button } from './dom';
 import { buildDeployPayload, defaultName } from './format';
 
 /**
@@ -38,11 +39,11 @@ export class DeployDialog extends Widget {
     table.className = 'velo-deploy-params';
     this.params = document.createElement('tbody');
     table.append(this.params);
-    const addParam = this.button('Add parameter', 'velo-deploy-add', () => this.addRow('', ''));
+    const addParam = button('Add parameter', 'velo-deploy-add', () => this.addRow('', ''));
     this.error = document.createElement('div');
     this.error.className = 'velo-deploy-error';
-    const cancel = this.button('Cancel', 'velo-deploy-cancel', () => this.dispose());
-    this.deployButton = this.button('Deploy', 'velo-deploy-submit', () => void this.submit());
+    const cancel = button('Cancel', 'velo-deploy-cancel', () => this.dispose());
+    this.deployButton = button('Deploy', 'velo-deploy-submit', () => void this.submit());
     const actions = document.createElement('div');
     actions.className = 'velo-deploy-actions';
     actions.append(cancel, this.deployButton);
@@ -95,14 +96,6 @@ export class DeployDialog extends Widget {
     span.textContent = label;
     r.append(span, input);
     return r;
-  }
-
-  private button(label: string, cls: string, onClick: () => void): HTMLButtonElement {
-    const b = document.createElement('button');
-    b.className = `jp-Button velo-button ${cls}`;
-    b.textContent = label;
-    b.addEventListener('click', onClick);
-    return b;
   }
 
   private addRow(name: string, value: string): void {
@@ -165,7 +158,7 @@ export class DeployDialog extends Widget {
       const ok = document.createElement('div');
       ok.className = 'velo-deploy-success';
       ok.textContent = `Deployed pipeline ${String(body.name ?? built.payload.name)}.`;
-      const close = this.button('Close', 'velo-deploy-close', () => this.dispose());
+      const close = button('Close', 'velo-deploy-close', () => this.dispose());
       box.replaceChildren(ok, close);
     } catch (e) {
       this.error.textContent =

@@ -3,6 +3,7 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { ApiError, requestJson } from './api';
+import { button } from './dom';
 import { formatLag, formatRate } from './format';
 
 export interface JobInfo {
@@ -145,10 +146,7 @@ export class JobsPanel extends Widget {
     name.textContent = `${j.name}${j.kind === 'query' ? ' (query)' : ''}`;
     const state = document.createElement('span');
     state.className = 'velo-job-state';
-    const stop = document.createElement('button');
-    stop.className = 'jp-Button velo-button velo-job-stop';
-    stop.textContent = 'Stop';
-    stop.addEventListener('click', () => void this.stopJob(j));
+    const stop = button('Stop', 'velo-job-stop', () => void this.stopJob(j));
     top.append(name, state, stop);
     const numbers = document.createElement('div');
     numbers.className = 'velo-job-numbers';
