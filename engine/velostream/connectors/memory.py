@@ -99,30 +99,42 @@ class MemorySource(Source):
             return self.batches()
         return self._frames(frame)
 
-    async def _frames(self, frame: Any) -> AsyncIterator[Any]:
-        offset = 0
-        for start in range(0, frame.height, self.frame_size):
-            part = frame.slice(start, self.frame_size)
-            out = frame_with_system_columns(part, offset, self.extractor)
-            if out is None:  # event times the record path must read one by one
-                out = self._stamped(part.to_arrow().to_pylist(), start, offset)
-                offset += len(out)
-            else:
-                offset += out.height
-            yield out
-            await asyncio.sleep(0)
+    def _frames(self, frame: Any) -> AsyncIterator[Any]:
+        size = self.frame_size
+        return self._slices(
+            frame.height,
+            lambda start: frame.slice(start, size),
+            lambda start: frame.slice(start, size).to_arrow().to_pylist(),
+        )
 
-    async def _dict_frames(self, data: list[Record] | tuple[Record, ...]) -> AsyncIterator[Any]:
+    def _dict_frames(self, data: list[Record] | tuple[Record, ...]) -> AsyncIterator[Any]:
         keys = self._frame_keys(data[0])
+        whole = self._columns is None
+        size = self.frame_size
+        return self._slices(
+            len(data),
+            lambda start: (
+                None if keys is None else _dicts_frame(data[start : start + size], keys, whole)
+            ),
+            lambda start: _copies(data[start : start + size]),
+        )
+
+    async def _slices(
+        self,
+        n: int,
+        frame_at: Callable[[int], Any | None],
+        rows_at: Callable[[int], list[Record]],
+    ) -> AsyncIterator[Any]:
+        """frame_size slices of n rows: `frame_at(start)` with the system columns, or, when it
+        is None or its event times need reading one by one, the records of `rows_at(start)`."""
         offset = 0
-        for start in range(0, len(data), self.frame_size):
-            rows = data[start : start + self.frame_size]
-            frame = _dicts_frame(rows, keys, self._columns is None) if keys is not None else None
+        for start in range(0, n, self.frame_size):
+            frame = frame_at(start)
             out = (
                 None if frame is None else frame_with_system_columns(frame, offset, self.extractor)
             )
-            if out is None:  # mixed types, missing fields, Decimals, ...: the record path
-                out = self._stamped(_copies(rows), start, offset)
+            if out is None:  # mixed types, missing fields, Decimals, string event times, ...
+                out = self._stamped(rows_at(start), start, offset)
                 offset += len(out)
             else:
                 offset += out.height
